@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { create, globals } from 'webgpu';
 import { NoAdapterError } from './errors.ts';
 
@@ -126,15 +127,24 @@ export async function openAdapter(request: AdapterRequest = {}): Promise<OpenedA
   for (const [b, level] of attempts) {
     try {
       const opened = await tryOpen(b, level, flags);
-      // With `auto`, a software Vulkan driver found by the default path is only a fallback;
-      // keep looking for real hardware is not possible past this list, so accept it.
       if (opened) return opened;
-      failures.push(`${b}/${level}: no adapter`);
+      const hint = missingLibraryHint(b === 'default' ? 'vulkan' : b);
+      failures.push(`${b}/${level}: ${hint ?? 'no adapter'}`);
     } catch (e) {
       failures.push(`${b}/${level}: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
   throw new NoAdapterError(`${INSTALL_HINT}\n  Tried: ${failures.join('; ')}.`);
+}
+
+const LIB_DIRS = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib/x86_64-linux-gnu'];
+
+/** Why a backend found nothing, when the cause is a missing system library we can name. */
+function missingLibraryHint(backend: string): string | undefined {
+  if (process.platform !== 'linux') return undefined;
+  const [lib, pkg] = backend === 'vulkan' ? ['libvulkan.so.1', 'libvulkan1 (and a Vulkan driver)'] : backend === 'opengles' ? ['libEGL.so.1', 'libegl1 libegl-mesa0 libgl1-mesa-dri'] : [];
+  if (!lib || LIB_DIRS.some((dir) => existsSync(`${dir}/${lib}`))) return undefined;
+  return `${lib} not found: apt-get install ${pkg}`;
 }
 
 /** Every adapter reachable, one per backend, for `swaglet devices`. Never throws. */
@@ -156,7 +166,7 @@ export async function listAdapters(dawnFlags: string[] = []): Promise<Array<Adap
     if (!allowed.includes(backend)) continue;
     try {
       const opened = await tryOpen(backend, level, dawnFlags);
-      out.push(opened ? opened.report : { backend, error: 'no adapter' });
+      out.push(opened ? opened.report : { backend, error: missingLibraryHint(backend) ?? 'no adapter' });
     } catch (e) {
       out.push({ backend, error: e instanceof Error ? e.message : String(e) });
     }
