@@ -1,0 +1,326 @@
+/**
+ * What each op computes: the f64 reference semantics, on row-major typed arrays (Float64Array
+ * for f32 values, Int32Array for i32). Every generated kernel is checked against this.
+ */
+import { IREvaluationError } from './errors.ts';
+import type { Attrs, DType, Shape } from './graph.ts';
+import { hashDropoutUniform, type DropoutUniform } from './dropoutMask.ts';
+import type { OpName } from './ops.ts';
+import { broadcastOffsets, stridesOf } from './shape.ts';
+
+/** Element storage: f32 values are held in f64 (the reference is more precise than the GPU). */
+export type TensorData = Float64Array | Int32Array;
+
+/** A value with its type, as the evaluators see operands. */
+export interface TypedTensor {
+  readonly shape: Shape;
+  readonly dtype: DType;
+  readonly data: TensorData;
+}
+
+/** The parts of a node an evaluator needs. */
+export interface OpApplication {
+  readonly op: OpName;
+  readonly attrs: Attrs;
+  readonly shape: Shape;
+  readonly dtype: DType;
+}
+
+export interface EvaluateOptions {
+  /** The dropout mask generator (see dropoutMask.ts). */
+  readonly dropoutUniform?: DropoutUniform;
+}
+
+type Evaluator = (inputs: readonly TypedTensor[], node: OpApplication, options: EvaluateOptions) => TensorData;
+
+function size(shape: Shape): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+function alloc(dtype: DType, n: number): TensorData {
+  return dtype === 'i32' ? new Int32Array(n) : new Float64Array(n);
+}
+
+/** For every element of `outShape`, Σ index[i]·strides[i] (strides per output axis). */
+function stridedOffsets(outShape: Shape, strides: readonly number[]): Int32Array {
+  const rank = outShape.length;
+  const total = size(outShape);
+  const out = new Int32Array(total);
+  const index = new Array<number>(rank).fill(0);
+  let offset = 0;
+  for (let e = 0; e < total; e++) {
+    out[e] = offset;
+    for (let i = rank - 1; i >= 0; i--) {
+      index[i]!++;
+      offset += strides[i]!;
+      if (index[i]! < outShape[i]!) break;
+      offset -= strides[i]! * outShape[i]!;
+      index[i] = 0;
+    }
+  }
+  return out;
+}
+
+/** Applies `axis` lanes: calls fn(base, stride, length) for every 1-D lane along `axis`. */
+function forEachLane(shape: Shape, axis: number, fn: (base: number, stride: number, len: number) => void): void {
+  const len = shape[axis]!;
+  const inner = size(shape.slice(axis + 1));
+  const outer = size(shape.slice(0, axis));
+  for (let o = 0; o < outer; o++) for (let i = 0; i < inner; i++) fn(o * len * inner + i, inner, len);
+}
+
+function unary(f: (x: number) => number): Evaluator {
+  return ([x]) => {
+    const a = x!.data;
+    const out = new Float64Array(a.length);
+    for (let i = 0; i < a.length; i++) out[i] = f(a[i]!);
+    return out;
+  };
+}
+
+function nary(f: (...xs: number[]) => number): Evaluator {
+  return (inputs, node) => {
+    const n = size(node.shape);
+    const offsets = inputs.map((t) => broadcastOffsets(t.shape, node.shape));
+    const out = alloc(node.dtype, n);
+    const args = new Array<number>(inputs.length);
+    for (let e = 0; e < n; e++) {
+      for (let k = 0; k < inputs.length; k++) args[k] = inputs[k]!.data[offsets[k]![e]!]!;
+      out[e] = f(...args);
+    }
+    return out;
+  };
+}
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+
+/** GELU, tanh approximation (as in GPT-2 and BERT implementations). */
+export function geluTanh(x: number): number {
+  return 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)));
+}
+
+function reduce(init: number, step: (acc: number, x: number) => number, finish?: (acc: number, count: number) => number): Evaluator {
+  return ([x], node) => {
+    const axes = node.attrs.axes as number[];
+    const keepShape = x!.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+    // For each input element, where it lands in the (keep-dims) output.
+    const target = broadcastOffsets(keepShape, x!.shape);
+    const out = new Float64Array(size(keepShape)).fill(init);
+    for (let e = 0; e < x!.data.length; e++) out[target[e]!] = step(out[target[e]!]!, x!.data[e]!);
+    if (finish) {
+      const count = x!.data.length / out.length;
+      for (let i = 0; i < out.length; i++) out[i] = finish(out[i]!, count);
+    }
+    return out;
+  };
+}
+
+function rowwise(f: (data: TensorData, out: Float64Array, base: number, stride: number, len: number) => void): Evaluator {
+  return ([x], node) => {
+    const out = new Float64Array(x!.data.length);
+    forEachLane(x!.shape, node.attrs.axis as number, (base, stride, len) => f(x!.data, out, base, stride, len));
+    return out;
+  };
+}
+
+function laneMax(data: TensorData, base: number, stride: number, len: number): number {
+  let m = -Infinity;
+  for (let j = 0; j < len; j++) m = Math.max(m, data[base + j * stride]!);
+  return m;
+}
+
+const EVALUATORS: { readonly [K in OpName]: Evaluator } = {
+  input: () => {
+    throw new IREvaluationError('input nodes are fed, not evaluated');
+  },
+  constant: (_, node) => alloc(node.dtype, size(node.shape)).fill(node.attrs.value as number),
+  literal: (_, node) => (node.dtype === 'i32' ? Int32Array : Float64Array).from(node.attrs.values as number[]),
+  iota: (_, node) => {
+    const axis = node.attrs.axis as number;
+    const len = node.shape[axis]!;
+    const inner = size(node.shape.slice(axis + 1));
+    const out = alloc(node.dtype, size(node.shape));
+    for (let e = 0; e < out.length; e++) out[e] = Math.floor(e / inner) % len;
+    return out;
+  },
+
+  neg: unary((x) => -x),
+  exp: unary(Math.exp),
+  log: unary(Math.log),
+  sqrt: unary(Math.sqrt),
+  rsqrt: unary((x) => 1 / Math.sqrt(x)),
+  tanh: unary(Math.tanh),
+  relu: unary((x) => (x > 0 ? x : 0)),
+  gelu: unary(geluTanh),
+  sigmoid: unary((x) => 1 / (1 + Math.exp(-x))),
+  sin: unary(Math.sin),
+  cos: unary(Math.cos),
+  abs: unary(Math.abs),
+  square: unary((x) => x * x),
+  reciprocal: unary((x) => 1 / x),
+
+  add: nary((a, b) => a + b),
+  sub: nary((a, b) => a - b),
+  mul: nary((a, b) => a * b),
+  div: nary((a, b) => a / b),
+  max: nary((a, b) => Math.max(a, b)),
+  min: nary((a, b) => Math.min(a, b)),
+  pow: nary(Math.pow),
+  gt: nary((a, b) => (a > b ? 1 : 0)),
+  ge: nary((a, b) => (a >= b ? 1 : 0)),
+  lt: nary((a, b) => (a < b ? 1 : 0)),
+  le: nary((a, b) => (a <= b ? 1 : 0)),
+  eq: nary((a, b) => (a === b ? 1 : 0)),
+  select: nary((c, a, b) => (c !== 0 ? a : b)),
+  cast: ([x]) => Float64Array.from(x!.data),
+  dropout: ([x, seed], node, options) => {
+    const p = node.attrs.p as number;
+    const stream = node.attrs.stream as number;
+    const uniform = options.dropoutUniform ?? hashDropoutUniform;
+    const s = seed!.data[0]!;
+    const scale = 1 / (1 - p);
+    const out = new Float64Array(x!.data.length);
+    for (let i = 0; i < out.length; i++) out[i] = uniform(s, stream, i) >= p ? x!.data[i]! * scale : 0;
+    return out;
+  },
+
+  matmul: ([a, b], node) => {
+    const { transA, transB } = node.attrs as { transA: boolean; transB: boolean };
+    const as = a!.shape;
+    const bs = b!.shape;
+    const [ar, ac] = [as[as.length - 2]!, as[as.length - 1]!];
+    const [br, bc] = [bs[bs.length - 2]!, bs[bs.length - 1]!];
+    const m = transA ? ac : ar;
+    const k = transA ? ar : ac;
+    const n = transB ? br : bc;
+    const batchShape = node.shape.slice(0, -2);
+    const aBatch = broadcastOffsets(as.slice(0, -2), batchShape);
+    const bBatch = broadcastOffsets(bs.slice(0, -2), batchShape);
+    const out = new Float64Array(size(node.shape));
+    // Element strides of the effective (transposed) operands.
+    const [aRow, aCol] = transA ? [1, ac] : [ac, 1];
+    const [bRow, bCol] = transB ? [1, bc] : [bc, 1];
+    for (let t = 0; t < aBatch.length; t++) {
+      const aBase = aBatch[t]! * ar * ac;
+      const bBase = bBatch[t]! * br * bc;
+      const oBase = t * m * n;
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < n; j++) {
+          let acc = 0;
+          for (let p = 0; p < k; p++) acc += a!.data[aBase + i * aRow + p * aCol]! * b!.data[bBase + p * bRow + j * bCol]!;
+          out[oBase + i * n + j] = acc;
+        }
+      }
+    }
+    return out;
+  },
+  sum: reduce(0, (acc, x) => acc + x),
+  mean: reduce(0, (acc, x) => acc + x, (acc, count) => acc / count),
+  reduceMax: reduce(-Infinity, (acc, x) => Math.max(acc, x)),
+
+  reshape: ([x]) => x!.data.slice(),
+  transpose: ([x], node) => {
+    const perm = node.attrs.perm as number[];
+    const inStrides = stridesOf(x!.shape);
+    const offsets = stridedOffsets(node.shape, perm.map((p) => inStrides[p]!));
+    const out = alloc(node.dtype, offsets.length);
+    for (let e = 0; e < offsets.length; e++) out[e] = x!.data[offsets[e]!]!;
+    return out;
+  },
+  broadcastTo: ([x], node) => {
+    const offsets = broadcastOffsets(x!.shape, node.shape);
+    const out = alloc(node.dtype, offsets.length);
+    for (let e = 0; e < offsets.length; e++) out[e] = x!.data[offsets[e]!]!;
+    return out;
+  },
+  concat: (inputs, node) => {
+    const axis = node.attrs.axis as number;
+    const outStrides = stridesOf(node.shape);
+    const out = alloc(node.dtype, size(node.shape));
+    let at = 0;
+    for (const t of inputs) {
+      const offsets = stridedOffsets(t.shape, outStrides);
+      const base = at * outStrides[axis]!;
+      for (let e = 0; e < offsets.length; e++) out[base + offsets[e]!] = t.data[e]!;
+      at += t.shape[axis]!;
+    }
+    return out;
+  },
+  slice: ([x], node) => {
+    const { axis, start } = node.attrs as { axis: number; start: number };
+    const inStrides = stridesOf(x!.shape);
+    const offsets = stridedOffsets(node.shape, inStrides);
+    const base = start * inStrides[axis]!;
+    const out = alloc(node.dtype, offsets.length);
+    for (let e = 0; e < offsets.length; e++) out[e] = x!.data[base + offsets[e]!]!;
+    return out;
+  },
+
+  gather: ([table, ids], node) => {
+    const [rows, d] = table!.shape as [number, number];
+    const out = alloc(node.dtype, size(node.shape));
+    for (let i = 0; i < ids!.data.length; i++) {
+      const id = ids!.data[i]!;
+      if (id < 0 || id >= rows) throw new IREvaluationError(`gather: id ${id} outside table of ${rows} rows`);
+      for (let j = 0; j < d; j++) out[i * d + j] = table!.data[id * d + j]!;
+    }
+    return out;
+  },
+  scatterAdd: ([updates, ids], node) => {
+    const [rows, d] = node.shape as [number, number];
+    const out = new Float64Array(rows * d);
+    for (let i = 0; i < ids!.data.length; i++) {
+      const id = ids!.data[i]!;
+      if (id < 0 || id >= rows) throw new IREvaluationError(`scatterAdd: id ${id} outside ${rows} rows`);
+      for (let j = 0; j < d; j++) out[id * d + j] += updates!.data[i * d + j]!;
+    }
+    return out;
+  },
+
+  softmax: rowwise((x, out, base, stride, len) => {
+    const m = laneMax(x, base, stride, len);
+    let total = 0;
+    for (let j = 0; j < len; j++) total += out[base + j * stride] = Math.exp(x[base + j * stride]! - m);
+    for (let j = 0; j < len; j++) out[base + j * stride]! /= total;
+  }),
+  logSoftmax: rowwise((x, out, base, stride, len) => {
+    const m = laneMax(x, base, stride, len);
+    let total = 0;
+    for (let j = 0; j < len; j++) total += Math.exp(x[base + j * stride]! - m);
+    const lse = m + Math.log(total);
+    for (let j = 0; j < len; j++) out[base + j * stride] = x[base + j * stride]! - lse;
+  }),
+  layerNorm: ([x, gamma, beta], node) => {
+    const eps = node.attrs.eps as number;
+    const d = x!.shape[x!.shape.length - 1]!;
+    const out = new Float64Array(x!.data.length);
+    for (let base = 0; base < out.length; base += d) {
+      let mu = 0;
+      for (let j = 0; j < d; j++) mu += x!.data[base + j]!;
+      mu /= d;
+      let v = 0;
+      for (let j = 0; j < d; j++) v += (x!.data[base + j]! - mu) ** 2;
+      const rstd = 1 / Math.sqrt(v / d + eps);
+      for (let j = 0; j < d; j++) out[base + j] = (x!.data[base + j]! - mu) * rstd * gamma!.data[j]! + beta!.data[j]!;
+    }
+    return out;
+  },
+  crossEntropy: ([logits, labels]) => {
+    const [n, c] = logits!.shape as [number, number];
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const label = labels!.data[i]!;
+      if (label < 0 || label >= c) throw new IREvaluationError(`crossEntropy: label ${label} outside ${c} classes`);
+      const m = laneMax(logits!.data, i * c, 1, c);
+      let s = 0;
+      for (let j = 0; j < c; j++) s += Math.exp(logits!.data[i * c + j]! - m);
+      total += m + Math.log(s) - logits!.data[i * c + label]!;
+    }
+    return Float64Array.of(total / n);
+  },
+};
+
+/** Computes one op on its operand values. */
+export function evaluateOp(node: OpApplication, inputs: readonly TypedTensor[], options: EvaluateOptions = {}): TensorData {
+  return EVALUATORS[node.op](inputs, node, options);
+}

@@ -1,0 +1,54 @@
+/**
+ * The middle of the compiler as one visible list of passes, `g = pass(g)`, each a pure function
+ * from one graph to the next. Later phases (fusion, scheduling) append here.
+ *
+ * `dump` receives the printed IR after every phase (`SWAGLET_DUMP_IR`-style tooling and tests
+ * hook in here); `verify` re-checks every invariant after every pass, so a broken pass is named.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { differentiate, printGraph, verifyGraph, type DifferentiateOptions, type Graph } from '../ir/index.ts';
+import { eliminateCommonSubexpressions } from './commonSubexpressions.ts';
+import { foldConstants, type ConstantFoldOptions } from './constantFold.ts';
+import { eliminateDeadCode } from './deadCode.ts';
+
+export interface PipelineOptions {
+  /** Differentiate first: adds `grad.<name>` outputs (see `differentiate`). */
+  readonly gradients?: DifferentiateOptions;
+  readonly constantFold?: ConstantFoldOptions;
+  /** Called with each phase's name and printed IR, in order. */
+  readonly dump?: (phase: string, ir: string) => void;
+  /** Verify the graph after every pass (default true; cheap next to compilation). */
+  readonly verify?: boolean;
+  /** Rounds of fold → CSE → DCE, stopping early once a round changes nothing. Default 4. */
+  readonly maxRounds?: number;
+}
+
+/** Differentiates (when asked) and simplifies a graph. */
+export function runPipeline(g: Graph, options: PipelineOptions = {}): Graph {
+  const verify = options.verify ?? true;
+  let step = 0;
+  const phase = (name: string, next: Graph): Graph => {
+    if (verify) verifyGraph(next);
+    options.dump?.(`${String(step++).padStart(2, '0')}-${name}`, printGraph(next));
+    return next;
+  };
+
+  g = phase('input', g);
+  if (options.gradients) g = phase('autodiff', differentiate(g, options.gradients));
+  const rounds = options.maxRounds ?? 4;
+  for (let round = 0; round < rounds; round++) {
+    const before = printGraph(g);
+    g = phase('constantFold', foldConstants(g, options.constantFold));
+    g = phase('cse', eliminateCommonSubexpressions(g));
+    g = phase('dce', eliminateDeadCode(g));
+    if (printGraph(g) === before) break;
+  }
+  return g;
+}
+
+/** A `dump` callback writing each phase to `<dir>/<NN-phase>.ir`. */
+export function dumpToDirectory(dir: string): (phase: string, ir: string) => void {
+  mkdirSync(dir, { recursive: true });
+  return (phase, ir) => writeFileSync(join(dir, `${phase}.ir`), ir);
+}
