@@ -3,12 +3,14 @@ import { dirname } from 'node:path';
 import { openDevice } from '../runtime/index.ts';
 import type { BenchResult } from './result.ts';
 import { benchKernels } from './kernels.ts';
+import { benchMatmul } from './matmul.ts';
 import { benchRuntime } from './runtime.ts';
 
 /** Each suite runs on the same device in the same process, so ratios are side by side. */
 const suites: Array<[string, (device: Awaited<ReturnType<typeof openDevice>>) => Promise<BenchResult[]>]> = [
   ['runtime', benchRuntime],
   ['kernels', benchKernels],
+  ['matmul', benchMatmul],
 ];
 
 function usage(): never {
