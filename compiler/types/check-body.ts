@@ -1,0 +1,608 @@
+import type * as A from '../syntax/ast.ts';
+import { didYouMean } from '../syntax/did-you-mean.ts';
+import { exprSnippet } from '../syntax/print-expr.ts';
+import type { Span } from '../syntax/span.ts';
+import { BUILTINS } from './builtins.ts';
+import { ExprChecker, type ExprScope, type FnHost, type ValueBinding } from './check-expr.ts';
+import { constValue } from './const-eval.ts';
+import type { BodyInfo, CheckContext, FnInfo, FnSig, MemberInfo, ScalarInfo } from './context.ts';
+import { type Dim, dimEquals, dimSym, dimSymbol, substitute, withText } from './dim.ts';
+import { substType } from './resolve-member.ts';
+import { type TensorType, broadcastShapes, sameShape, showType, tensor } from './tensor-type.ts';
+import { type DimScope, mapScope, toDim } from './to-dim.ts';
+import type {
+  Init,
+  TypedAdapter,
+  TypedBlock,
+  TypedDeclParam,
+  TypedDerivedDim,
+  TypedFn,
+  TypedInstance,
+  TypedLinear,
+  TypedStmt,
+  TypedTensor,
+} from './typed-program.ts';
+
+/*
+ * Checks adapters, blocks and models: builds each one's symbol table (sizes, scalars, members),
+ * checks initializers and fns, and produces the typed declaration. Blocks are checked once, in
+ * their own sizes; an instance maps the block's sizes to the caller's.
+ */
+
+/** Converts a written tensor type; `dim` is not a tensor type. */
+export function tensorTypeOf(t: A.TypeExpr, scope: DimScope, ctx: CheckContext, what: string, onDivisor?: (d: Dim) => void): TensorType | undefined {
+  if (t.kind === 'dim') {
+    ctx.error(`${what} must be a tensor type such as [n, d] or f32, not dim`, t.span);
+    return undefined;
+  }
+  const shape: Dim[] = [];
+  let ok = true;
+  for (const item of t.shape ?? []) {
+    const d = toDim(item, scope, (m, s) => ctx.error(m, s), onDivisor);
+    if (d) shape.push(d);
+    else ok = false;
+  }
+  return ok ? tensor(t.elem ?? 'f32', shape) : undefined;
+}
+
+/** The same type (element type and every size), allowing a weak literal to take the element type. */
+export function sameType(a: TensorType, b: TensorType): boolean {
+  return (a.elem === b.elem || a.weak === true || b.weak === true) && sameShape(a.shape, b.shape);
+}
+
+function memberName(m: A.Member): { name: string; span: Span } {
+  return m.kind === 'dim' || m.kind === 'fn' ? { name: m.name.name, span: m.name.span } : { name: m.path.text, span: m.path.span };
+}
+
+/** Limits on how deeply block instances and fn calls may chain while checking (the checker recurses). */
+const MAX_BLOCK_NESTING = 64;
+const MAX_CALL_NESTING = 200;
+
+export class BodyChecker implements FnHost {
+  private blockDepth = 0;
+  private callDepth = 0;
+
+  constructor(private readonly ctx: CheckContext) {}
+
+  /** The checked symbol table of a block/model/adapter declaration (checked on first use). */
+  body(decl: A.AdapterDecl | A.BlockDecl): BodyInfo {
+    const name = decl.name.name;
+    const existing = this.ctx.bodies.get(name);
+    if (existing && existing.decl === decl) return existing;
+    const info: BodyInfo = { decl, dims: new Map(), dimParams: [], scalars: new Map(), members: new Map(), broken: new Set(), state: 'checking' };
+    this.ctx.bodies.set(name, info);
+    this.build(info);
+    info.state = 'done';
+    return info;
+  }
+
+  private build(info: BodyInfo): void {
+    const ctx = this.ctx;
+    const decl = info.decl;
+    const divisors: TypedDerivedDim[] = [];
+    const seen = new Map<string, Span>();
+    const claim = (name: string, span: Span) => {
+      if (!name) return false;
+      const first = seen.get(name);
+      if (first) {
+        ctx.error(`duplicate name ${name}`, span, [{ message: `${name} is first declared here`, span: first }]);
+        return false;
+      }
+      seen.set(name, span);
+      return true;
+    };
+
+    // Parameters: sizes and scalars.
+    const params = declParams(decl.params, info.dims, ctx, claim);
+    info.dimParams = params.dims;
+    info.scalars = params.scalars;
+
+    // The adapter's target weight binds new sizes: `W: [out, in]`.
+    if (decl.kind === 'adapter') {
+      claim(decl.target.weight.name, decl.target.weight.span);
+      const bound: string[] = [];
+      const scope: DimScope = {
+        lookup: (n) => info.dims.get(n),
+        names: () => info.dims.keys(),
+        bind: (n) => {
+          const d = dimSym(n);
+          info.dims.set(n, d);
+          bound.push(n);
+          return d;
+        },
+      };
+      const shape = decl.target.shape.map((e) => toDim(e, scope, (m, s) => ctx.error(m, s)));
+      const rank = decl.target.shape.length;
+      if (rank !== 2) ctx.error(`the target of an adapter is a linear weight [out, in], but this has ${rank} dimension${rank === 1 ? '' : 's'}`, decl.target.span);
+      else if (shape[0] && shape[1]) info.target = { name: decl.target.weight.name, out: shape[0], in: shape[1], dims: bound };
+    }
+
+    // Derived sizes, in order.
+    for (const m of decl.members) {
+      if (m.kind !== 'dim') continue;
+      claim(m.name.name, m.name.span);
+      const divs: Dim[] = [];
+      const scope = mapScope(info.dims, (n) => (info.scalars.has(n) ? `the ${info.scalars.get(n)!.elem} parameter` : undefined));
+      const d = toDim(m.value, scope, (msg, s) => ctx.error(msg, s), (x) => divs.push(x));
+      if (d) {
+        info.dims.set(m.name.name, withText(d, m.name.name));
+        divisors.push({ name: m.name.name, value: d, divisors: divs });
+      } else info.dims.set(m.name.name, dimSym(m.name.name)); // opaque, so later uses do not report it again
+    }
+    const dimScope = mapScope(info.dims, (n) => {
+      if (info.scalars.has(n)) return `the ${info.scalars.get(n)!.elem} parameter ${n}`;
+      return info.members.has(n) ? 'a member' : undefined;
+    });
+
+    // Members: tensors, linears, instances, fns.
+    for (const m of decl.members) {
+      if (m.kind === 'dim') continue;
+      const { name, span } = memberName(m);
+      if (!claim(name, span)) continue;
+      const info2 = this.member(info, m, dimScope);
+      if (info2) info.members.set(name, info2);
+      else info.broken.add(name);
+    }
+
+    // Initializers see the members declared before them.
+    const tensors: TypedTensor[] = [];
+    const visible = new Set<string>();
+    for (const m of decl.members) {
+      if (m.kind === 'dim') continue;
+      const name = memberName(m).name;
+      const mi = info.members.get(name);
+      if ((m.kind === 'param' || m.kind === 'frozen') && mi?.kind === 'tensor') {
+        const init = this.init(info, m, mi.type, visible, dimScope);
+        if (init) tensors.push({ path: name, trainable: m.kind === 'param', type: mi.type, init, span: m.span });
+      }
+      visible.add(name);
+    }
+
+    // Fns.
+    const fns: TypedFn[] = [];
+    for (const mi of info.members.values()) {
+      if (mi.kind !== 'fn') continue;
+      this.fnSig(info, mi.ast.name.name, mi.ast.name.span);
+      if (mi.typed) fns.push(mi.typed);
+    }
+
+    const typedParams = params.typed;
+    if (decl.kind === 'adapter') {
+      this.checkAdapterForward(info);
+      const target = info.target;
+      info.typed = {
+        kind: 'adapter',
+        name: decl.name.name,
+        params: typedParams,
+        derived: divisors,
+        tensors,
+        fns,
+        target: { name: decl.target.weight.name, out: target?.out ?? dimSym('out'), in: target?.in ?? dimSym('in') },
+        span: decl.span,
+      } satisfies TypedAdapter;
+    } else {
+      if (decl.kind === 'model' && !info.members.has('forward')) ctx.error(`model ${decl.name.name} needs fn forward(...): what the network computes`, decl.name.span);
+      const linears: TypedLinear[] = [];
+      const instances: TypedInstance[] = [];
+      for (const mi of info.members.values()) {
+        if (mi.kind === 'linear') linears.push({ path: mi.path, out: mi.out, in: mi.in, bias: mi.bias, span: mi.span });
+        if (mi.kind === 'instance') {
+          instances.push({ path: mi.path, block: mi.block, dims: Object.fromEntries(mi.dims), scalars: Object.fromEntries(mi.scalars), span: mi.span });
+        }
+      }
+      info.typed = {
+        kind: decl.kind,
+        name: decl.name.name,
+        params: typedParams,
+        derived: divisors,
+        tensors,
+        fns,
+        linears,
+        instances,
+        flat: flatten(info, tensors, linears),
+        span: decl.span,
+      } satisfies TypedBlock;
+    }
+  }
+
+  private member(info: BodyInfo, m: A.Member, dims: DimScope): MemberInfo | undefined {
+    const ctx = this.ctx;
+    const where = info.decl.kind;
+    switch (m.kind) {
+      case 'param':
+      case 'frozen': {
+        const type = tensorTypeOf(m.type, dims, ctx, `the type of ${m.path.text}`);
+        return type ? { kind: 'tensor', trainable: m.kind === 'param', type, path: m.path.text, span: m.span } : undefined;
+      }
+      case 'linear': {
+        if (where === 'adapter') {
+          ctx.error('linear layers belong in a model or block, not in an adapter (an adapter adapts one)', m.span);
+          return undefined;
+        }
+        if (m.shape.length !== 2) {
+          ctx.error(`a linear layer's weight is [out, in], but ${m.path.text} has ${m.shape.length} dimension${m.shape.length === 1 ? '' : 's'}`, m.span);
+          return undefined;
+        }
+        const out = toDim(m.shape[0]!, dims, (msg, s) => ctx.error(msg, s));
+        const inn = toDim(m.shape[1]!, dims, (msg, s) => ctx.error(msg, s));
+        return out && inn ? { kind: 'linear', out, in: inn, bias: m.bias, path: m.path.text, span: m.span } : undefined;
+      }
+      case 'instance':
+        return this.instance(info, m, dims);
+      case 'fn':
+        return { kind: 'fn', ast: m, state: 'new' };
+      case 'dim':
+        return undefined;
+    }
+  }
+
+  private instance(info: BodyInfo, m: A.BlockInstanceMember, dims: DimScope): MemberInfo | undefined {
+    const ctx = this.ctx;
+    if (info.decl.kind === 'adapter') {
+      ctx.error('block instances belong in a model or block, not in an adapter', m.span);
+      return undefined;
+    }
+    const name = m.block.name;
+    const decl = ctx.decls.get(name);
+    if (!decl || (decl.kind !== 'block' && decl.kind !== 'model')) {
+      const blocks = [...ctx.decls.values()].filter((d) => d.kind === 'block').map((d) => d.name.name);
+      const guess = didYouMean(name, blocks);
+      ctx.error(decl ? `${name} is ${decl.kind === 'adapter' ? 'an adapter' : `a ${decl.kind}`}, not a block` : `unknown block ${name}${guess ? `; did you mean ${guess}?` : ''}`, m.block.span);
+      return undefined;
+    }
+    if (decl.kind === 'model') {
+      ctx.error(`${name} is a model; only blocks can be instantiated inside a model or block`, m.block.span);
+      return undefined;
+    }
+    const existing = ctx.bodies.get(name);
+    if (existing?.state === 'checking') {
+      ctx.error(`block ${name} contains itself (through ${m.path.text})`, m.span);
+      return undefined;
+    }
+    if (this.blockDepth >= MAX_BLOCK_NESTING) {
+      ctx.error(`blocks nested more than ${MAX_BLOCK_NESTING} deep`, m.span);
+      return undefined;
+    }
+    this.blockDepth++;
+    const body = this.body(decl);
+    this.blockDepth--;
+    const bound = bindArgs(ctx, `block ${name}`, body.dimParams, body.scalars, m.args, dims, m.block.span, true);
+    if (!bound) return { kind: 'instance', block: name, body: undefined, dims: new Map(), scalars: new Map(), path: m.path.text, span: m.span };
+    return { kind: 'instance', block: name, body, dims: bound.dims, scalars: bound.scalars, path: m.path.text, span: m.span };
+  }
+
+  /** The initializer of a param/frozen tensor. */
+  private init(info: BodyInfo, m: A.ParamMember | A.FrozenMember, type: TensorType, visible: Set<string>, dims: DimScope): Init | undefined {
+    const ctx = this.ctx;
+    const e = m.init;
+    if (!e) {
+      if (m.kind === 'param') {
+        ctx.error(`param ${m.path.text} needs an initializer, such as = zeros or = normal(std: 0.02)`, m.span);
+        return undefined;
+      }
+      if (info.decl.kind === 'adapter') {
+        ctx.error(`frozen ${m.path.text} needs an initializer: an adapter has no checkpoint to load it from (use a seeded one, e.g. normal(seed: 0))`, m.span);
+        return undefined;
+      }
+      return { kind: 'load' };
+    }
+    const scope: ExprScope = { ctx, body: info, values: new Map(), dims, scalars: info.scalars, visibleMembers: visible };
+    const checker = new ExprChecker(scope);
+    const named = e.kind === 'name' && e.path.segments.length === 1 ? BUILTINS.get(e.path.text) : undefined;
+    const called = e.kind === 'call' && e.callee.segments.length === 1 ? BUILTINS.get(e.callee.text) : undefined;
+    const builtin = named?.kind === 'init' ? named : called?.kind === 'init' ? called : undefined;
+    if (builtin) {
+      const options: Record<string, number> = {};
+      if (e.kind === 'call') {
+        const bound = checker.bindBuiltin(builtin, e);
+        if (!bound) return undefined;
+        for (const p of builtin.signatures[0]!) {
+          const x = bound.bound.get(p.name);
+          if (x === undefined || Array.isArray(x)) {
+            if (typeof p.default === 'number') options[p.name] = p.default;
+            continue;
+          }
+          const v = constValue(x);
+          if (v === undefined || !Number.isFinite(v)) {
+            ctx.error(`${builtin.name}: ${p.name} must be a constant number, like 0.02 or sqrt(5)`, x.span);
+            return undefined;
+          }
+          if (p.kind === 'int' && !Number.isSafeInteger(v)) {
+            ctx.error(`${builtin.name}: ${p.name} must be a whole number`, x.span);
+            return undefined;
+          }
+          options[p.name] = v;
+        }
+      } else {
+        for (const p of builtin.signatures[0]!) {
+          if (!p.optional) {
+            ctx.error(`${builtin.name} needs arguments; usage: ${builtin.usage}`, e.span);
+            return undefined;
+          }
+          if (typeof p.default === 'number') options[p.name] = p.default;
+        }
+      }
+      const needs = builtin.name.startsWith('kaiming') ? 1 : builtin.name === 'xavier_uniform' ? 2 : 0;
+      if (type.shape.length < needs) {
+        ctx.error(`${builtin.name} needs a tensor with at least ${needs} ${needs === 1 ? 'axis (the fan-in is the last)' : 'axes (fan-in and fan-out)'}, but ${m.path.text} is ${showType(type)}`, e.span);
+        return undefined;
+      }
+      ctx.useOp(builtin.name);
+      return { kind: 'builtin', name: builtin.name, options };
+    }
+    const typed = checker.check(e);
+    if (!typed) return undefined;
+    const b = broadcastShapes(type.shape, typed.type.shape);
+    if ((typed.type.elem !== type.elem && !typed.type.weak) || !b.ok || !sameShape(b.shape, type.shape)) {
+      ctx.error(`${m.path.text} is ${showType(type)} but its initializer ${exprSnippet(e, 30)} is ${showType(typed.type)}`, e.span);
+      return undefined;
+    }
+    return { kind: 'expr', expr: typed };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Fns
+
+  fnSig(body: BodyInfo, name: string, at: Span): FnSig | undefined {
+    const fn = body.members.get(name);
+    if (!fn || fn.kind !== 'fn') {
+      const fns = [...body.members.values()].filter((m): m is FnInfo => m.kind === 'fn').map((m) => m.ast.name.name);
+      this.ctx.error(`${body.decl.name.name} has no fn ${name}${fns.length ? ` (it has ${fns.join(', ')})` : ''}`, at);
+      return undefined;
+    }
+    if (fn.state === 'done') return fn.sig;
+    if (fn.state === 'checking') {
+      this.ctx.error(`fn ${name} calls itself (directly or through other fns); recursion is not supported`, at);
+      return undefined;
+    }
+    if (this.callDepth >= MAX_CALL_NESTING) {
+      this.ctx.error(`fn calls nested more than ${MAX_CALL_NESTING} deep`, at);
+      return undefined;
+    }
+    fn.state = 'checking';
+    this.callDepth++;
+    this.checkFn(body, fn);
+    this.callDepth--;
+    fn.state = 'done';
+    return fn.sig;
+  }
+
+  private checkFn(body: BodyInfo, fn: FnInfo): void {
+    const ctx = this.ctx;
+    const ast = fn.ast;
+    const locals = new Map<string, Dim>();
+    const dims: DimScope = {
+      lookup: (n) => locals.get(n) ?? body.dims.get(n),
+      names: () => [...locals.keys(), ...body.dims.keys()],
+      describe: (n) => (body.scalars.has(n) ? `the ${body.scalars.get(n)!.elem} parameter ${n}` : undefined),
+    };
+    const binding: DimScope = {
+      ...dims,
+      bind: (n) => {
+        const d = dimSym(n);
+        locals.set(n, d);
+        return d;
+      },
+    };
+    const values = new Map<string, ValueBinding>();
+    const poisoned = new Set<string>();
+    const params: { name: string; type: TensorType }[] = [];
+    let paramsOk = true;
+    for (const p of ast.params) {
+      if (values.has(p.name.name)) ctx.error(`duplicate parameter ${p.name.name}`, p.name.span);
+      const type = tensorTypeOf(p.type, binding, ctx, `parameter ${p.name.name}`);
+      if (!type) {
+        paramsOk = false;
+        poisoned.add(p.name.name);
+        continue;
+      }
+      params.push({ name: p.name.name, type });
+      values.set(p.name.name, { type, ref: { kind: 'input', name: p.name.name } });
+    }
+    const declared = ast.returns ? tensorTypeOf(ast.returns, dims, ctx, `the result of ${ast.name.name}`) : undefined;
+    const scope: ExprScope = { ctx, body, host: this, values, dims, scalars: body.scalars, poisoned };
+    const checker = new ExprChecker(scope);
+    const stmts: TypedStmt[] = [];
+    let returned: TensorType | undefined;
+    let sawReturn = false;
+    let bodyOk = true;
+    for (const s of ast.body) {
+      if (sawReturn) {
+        ctx.error('unreachable: nothing after return is run', s.span);
+        break;
+      }
+      const typed = checker.check(s.value);
+      if (s.kind === 'return') {
+        sawReturn = true;
+        if (!typed) {
+          bodyOk = false;
+          continue;
+        }
+        stmts.push({ kind: 'return', value: typed, span: s.span });
+        returned = typed.type;
+        if (declared && !sameType(declared, typed.type)) {
+          ctx.error(`${ast.name.name} returns ${showType(typed.type)} but is declared to return ${showType(declared)}`, s.value.span);
+        }
+        continue;
+      }
+      let type = typed?.type;
+      if (s.type) {
+        const want = tensorTypeOf(s.type, dims, ctx, `the type of ${s.name.name}`);
+        if (want && type && !sameType(want, type)) ctx.error(`${s.name.name} is declared ${showType(want)} but its value is ${showType(type)}`, s.value.span);
+        type = want ?? type;
+      }
+      if (!typed || !type) {
+        bodyOk = false;
+        // Later uses of a name whose value had errors stay silent: one mistake, one message.
+        values.delete(s.name.name);
+        poisoned.add(s.name.name);
+        continue;
+      }
+      poisoned.delete(s.name.name);
+      const id = ctx.localId();
+      stmts.push({ kind: 'let', name: s.name.name, id, value: typed, span: s.span });
+      values.set(s.name.name, { type, ref: { kind: 'local', name: s.name.name, id } });
+    }
+    if (!sawReturn) ctx.error(`fn ${ast.name.name} has no return statement`, ast.name.span);
+    const result = declared ?? (bodyOk ? returned : undefined);
+    if (paramsOk && result) fn.sig = { params, returns: result, locals: new Set(locals.keys()) };
+    if (paramsOk && result && bodyOk) fn.typed = { name: ast.name.name, params, dims: [...locals.keys()], returns: result, body: stmts, span: ast.span };
+  }
+
+  private checkAdapterForward(info: BodyInfo): void {
+    const ctx = this.ctx;
+    const decl = info.decl as A.AdapterDecl;
+    const fwd = info.members.get('forward');
+    const target = info.target;
+    if (!fwd || fwd.kind !== 'fn') {
+      ctx.error(`adapter ${decl.name.name} needs fn forward(x: [n, in]) -> [n, out]: what replaces x @ ${decl.target.weight.name}^T`, decl.name.span);
+      return;
+    }
+    if (!target || !fwd.sig) return;
+    const [x] = fwd.sig.params;
+    const rows = x && x.type.shape.length === 2 ? dimSymbol(x.type.shape[0]!) : undefined;
+    const shapeOk =
+      fwd.sig.params.length === 1 && x !== undefined && x.type.elem === 'f32' && rows !== undefined && fwd.sig.locals.has(rows) && dimEquals(x.type.shape[1]!, target.in);
+    if (!shapeOk) {
+      ctx.error(`an adapter's forward takes one input, the rows of the layer's input: x: [n, ${target.in.text}]`, fwd.ast.params[0]?.span ?? fwd.ast.name.span);
+      return;
+    }
+    const want = tensor('f32', [x.type.shape[0]!, target.out]);
+    if (!sameType(want, fwd.sig.returns)) {
+      ctx.error(`an adapter's forward must return ${showType(want)} (the layer's output) but returns ${showType(fwd.sig.returns)}`, fwd.ast.returns?.span ?? fwd.ast.name.span);
+    }
+  }
+}
+
+/** Declaration parameters: sizes (`r: dim = 8`) and scalars (`alpha: f32 = 16`). */
+export function declParams(
+  params: A.DeclParam[],
+  dims: Map<string, Dim>,
+  ctx: CheckContext,
+  claim: (name: string, span: Span) => boolean,
+): { dims: BodyInfo['dimParams']; scalars: Map<string, ScalarInfo>; typed: TypedDeclParam[] } {
+  const out: BodyInfo['dimParams'] = [];
+  const scalars = new Map<string, ScalarInfo>();
+  const typed: TypedDeclParam[] = [];
+  for (const p of params) {
+    const name = p.name.name;
+    if (!claim(name, p.name.span)) continue;
+    if (p.type.kind === 'dim') {
+      let def: Dim | undefined;
+      if (p.default) def = toDim(p.default, mapScope(dims), (m, s) => ctx.error(m, s));
+      dims.set(name, dimSym(name));
+      out.push({ name, ...(def ? { default: def } : {}), span: p.span });
+      typed.push({ name, kind: 'dim', ...(def ? { default: def } : {}) });
+      continue;
+    }
+    if (p.type.shape !== null && p.type.shape.length > 0) {
+      ctx.error(`parameter ${name} must be a size (dim) or a scalar (f32, i32); tensors are declared with param or frozen`, p.type.span);
+      continue;
+    }
+    const elem = p.type.elem ?? 'f32';
+    let def: number | undefined;
+    if (p.default) {
+      def = constValue(p.default);
+      if (def === undefined || !Number.isFinite(def)) ctx.error(`the default of ${name} must be a constant number, like 16 or sqrt(5)`, p.default.span);
+      else if (elem === 'i32' && !Number.isSafeInteger(def)) ctx.error(`the default of ${name} must be a whole number (it is i32)`, p.default.span);
+    }
+    const valid = def !== undefined && Number.isFinite(def);
+    // A default with an error still counts as given, so users of the declaration are not also told it is missing.
+    scalars.set(name, { elem, ...(valid ? { default: def } : p.default ? { default: 0 } : {}), span: p.span });
+    typed.push({ name, kind: 'scalar', elem, ...(valid ? { default: def } : {}) });
+  }
+  return { dims: out, scalars, typed };
+}
+
+/**
+ * Binds arguments (`d: d1, h: 8`) to a declaration's parameters: sizes become dims in the caller's
+ * scope, scalars must be constants. With `requireDims`, every size without a default must be given.
+ */
+export function bindArgs(
+  ctx: CheckContext,
+  what: string,
+  dimParams: BodyInfo['dimParams'],
+  scalars: Map<string, ScalarInfo>,
+  args: A.Arg[],
+  scope: DimScope,
+  at: Span,
+  requireDims: boolean,
+): { dims: Map<string, Dim>; scalars: Map<string, number> } | undefined {
+  const names = [...dimParams.map((d) => d.name), ...scalars.keys()];
+  const given = new Map<string, A.Arg>();
+  let ok = true;
+  let unknown = false;
+  let positional = 0;
+  for (const a of args) {
+    let name: string | undefined;
+    if (a.name) {
+      name = a.name.name;
+      if (!names.includes(name)) {
+        const guess = didYouMean(name, names);
+        ctx.error(`${what} has no parameter ${name}${guess ? `; did you mean ${guess}?` : ''}`, a.name.span);
+        ok = false;
+        unknown = true;
+        continue;
+      }
+    } else {
+      name = names[positional++];
+      if (name === undefined) {
+        ctx.error(`${what} takes ${names.length} argument${names.length === 1 ? '' : 's'} (${names.join(', ')}) but more were given`, a.span);
+        ok = false;
+        continue;
+      }
+    }
+    if (given.has(name)) {
+      ctx.error(`${what}: ${name} is given twice`, a.span);
+      ok = false;
+      continue;
+    }
+    given.set(name, a);
+  }
+  const dims = new Map<string, Dim>();
+  const values = new Map<string, number>();
+  for (const p of dimParams) {
+    const a = given.get(p.name);
+    if (a) {
+      const d = toDim(a.value, scope, (m, s) => ctx.error(m, s));
+      if (d) dims.set(p.name, d);
+      else ok = false;
+    } else if (p.default) dims.set(p.name, substitute(p.default, dims));
+    else if (requireDims) {
+      // After a misspelled argument name, the missing one is most likely that one: say it once.
+      if (!unknown) ctx.error(`${what} needs a value for its size ${p.name}`, at);
+      ok = false;
+    }
+  }
+  for (const [name, s] of scalars) {
+    const a = given.get(name);
+    if (a) {
+      const v = constValue(a.value);
+      if (v === undefined || !Number.isFinite(v)) {
+        ctx.error(`${what}: ${name} must be a constant number`, a.value.span);
+        ok = false;
+      } else values.set(name, v);
+    } else if (s.default !== undefined) values.set(name, s.default);
+    else {
+      if (!unknown) ctx.error(`${what} needs a value for ${name}`, at);
+      ok = false;
+    }
+  }
+  return ok ? { dims, scalars: values } : undefined;
+}
+
+/** Every tensor and linear reachable from a body, in declaration order, with full paths and shapes in its sizes. */
+function flatten(info: BodyInfo, tensors: TypedTensor[], linears: TypedLinear[]): { tensors: TypedTensor[]; linears: TypedLinear[] } {
+  const outT: TypedTensor[] = [];
+  const outL: TypedLinear[] = [];
+  for (const mi of info.members.values()) {
+    if (mi.kind === 'tensor') outT.push(...tensors.filter((t) => t.path === mi.path));
+    if (mi.kind === 'linear') outL.push(...linears.filter((l) => l.path === mi.path));
+    if (mi.kind !== 'instance' || !mi.body?.typed || mi.body.typed.kind === 'adapter') continue;
+    const inner = mi.body.typed.flat;
+    const s = mi.dims;
+    for (const t of inner.tensors) outT.push({ ...t, path: `${mi.path}.${t.path}`, type: substType(t.type, s) });
+    for (const l of inner.linears) outL.push({ ...l, path: `${mi.path}.${l.path}`, out: substitute(l.out, s), in: substitute(l.in, s) });
+  }
+  return { tensors: outT, linears: outL };
+}
