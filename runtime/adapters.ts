@@ -142,9 +142,14 @@ const LIB_DIRS = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/u
 /** Why a backend found nothing, when the cause is a missing system library we can name. */
 function missingLibraryHint(backend: string): string | undefined {
   if (process.platform !== 'linux') return undefined;
-  const [lib, pkg] = backend === 'vulkan' ? ['libvulkan.so.1', 'libvulkan1 (and a Vulkan driver)'] : backend === 'opengles' ? ['libEGL.so.1', 'libegl1 libegl-mesa0 libgl1-mesa-dri'] : [];
-  if (!lib || LIB_DIRS.some((dir) => existsSync(`${dir}/${lib}`))) return undefined;
-  return `${lib} not found: apt-get install ${pkg}`;
+  const needs: Record<string, Array<[string, string]>> = {
+    vulkan: [['libvulkan.so.1', 'libvulkan1 (and a Vulkan driver)']],
+    // libEGL is the vendor-neutral loader; Mesa's EGL and its DRI swrast driver are llvmpipe itself.
+    opengles: [['libEGL.so.1', 'libegl1'], ['libEGL_mesa.so.0', 'libegl-mesa0'], ['dri/swrast_dri.so', 'libgl1-mesa-dri']],
+  };
+  const missing = (needs[backend] ?? []).filter(([lib]) => !LIB_DIRS.some((dir) => existsSync(`${dir}/${lib}`)));
+  if (missing.length === 0) return undefined;
+  return `${missing.map(([lib]) => lib).join(', ')} not found: apt-get install ${missing.map(([, pkg]) => pkg).join(' ')}`;
 }
 
 /** Every adapter reachable, one per backend, for `swaglet devices`. Never throws. */

@@ -13,7 +13,9 @@ if [ ${#need[@]} -gt 0 ]; then
   sudo_cmd=""
   [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${need[@]}"
+  install() { DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "$@"; }
+  # A half-upgraded Mesa (versions out of step) makes the plain install fail; mend and retry once.
+  install "${need[@]}" || { DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --fix-broken && install "${need[@]}"; }
 fi
 
 # npm ci only when node_modules is missing or older than the lock file (or always in CI).

@@ -2,14 +2,11 @@
  * Plain-JS reference for the elementwise kernels: same op names, same numpy broadcasting,
  * computed in f64 and rounded to f32 at the end.
  */
+import type { HostTensor } from './host-tensor.ts';
 import type { ExprNode } from '../elementwise/expr.ts';
 import type { BinaryOp, UnaryOp } from '../elementwise/ops.ts';
 
-/** A host tensor: row-major data with its shape. */
-export interface HostTensor {
-  data: ArrayLike<number>;
-  shape: readonly number[];
-}
+export type { HostTensor } from './host-tensor.ts';
 
 export function unaryCpuScalar(op: UnaryOp, x: number, scale = 1, shift = 0): number {
   switch (op) {

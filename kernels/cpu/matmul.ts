@@ -1,10 +1,7 @@
+import type { HostTensor } from './host-tensor.ts';
 import { resolveMatmul } from '../matmul/shapes.ts';
 
-/** A row-major array with its shape. */
-export interface HostTensor {
-  data: ArrayLike<number>;
-  shape: readonly number[];
-}
+export type { HostTensor } from './host-tensor.ts';
 
 export interface CpuMatmulArgs {
   a: HostTensor;
