@@ -5,3 +5,4 @@ export * from './grid.ts';
 export * from './kernel.ts';
 export * from './tensor.ts';
 export * from './timing.ts';
+export * from './program.ts';

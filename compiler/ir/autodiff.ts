@@ -17,6 +17,7 @@ import { GraphBuilder, type Value } from './builder.ts';
 import { IRAutodiffError } from './errors.ts';
 import type { Graph } from './graph.ts';
 import { GRADIENTS } from './gradients.ts';
+import { OPS } from './ops.ts';
 import { copyNodes } from './rewrite.ts';
 import { broadcastReductionAxes, shapesEqual } from './shape.ts';
 
@@ -66,6 +67,9 @@ export function differentiate(g: Graph, options: DifferentiateOptions): Graph {
   // needs[i]: node i depends (differentiably) on some wrt.
   const needs = g.nodes.map(() => false);
   for (const node of g.nodes) {
+    if (OPS[node.op].kind === 'fused' || node.op === 'fusedMatmul') {
+      if (node.inputs.some((i) => needs[i])) throw new IRAutodiffError(`%${node.id} is a ${node.op}: differentiate before fusing`);
+    }
     needs[node.id] = wrtSet.has(node.id)
       || (GRADIENTS[node.op] !== null && node.dtype === 'f32' && node.inputs.some((i) => needs[i]));
   }

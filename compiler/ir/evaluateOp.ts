@@ -5,7 +5,8 @@
 import { IREvaluationError } from './errors.ts';
 import type { Attrs, DType, Shape } from './graph.ts';
 import { hashDropoutUniform, type DropoutUniform } from './dropoutMask.ts';
-import type { OpName } from './ops.ts';
+import { evaluateBody, parseBody } from './fusedBody.ts';
+import { fusedMatmulOperands, fusedSoftmaxInput, type OpName } from './ops.ts';
 import { broadcastOffsets, stridesOf } from './shape.ts';
 
 /** Element storage: f32 values are held in f64 (the reference is more precise than the GPU). */
@@ -128,6 +129,54 @@ function laneMax(data: TensorData, base: number, stride: number, len: number): n
   for (let j = 0; j < len; j++) m = Math.max(m, data[base + j * stride]!);
   return m;
 }
+
+/** act(scale·(alpha·(op(A)·op(B) + s·A2·B2ᵀ) + bias + rowBias)), composed from the plain evaluators. */
+const fusedMatmul: Evaluator = (inputs, node, options) => {
+  const at = fusedMatmulOperands(node.attrs);
+  const product = (a: TypedTensor, b: TypedTensor, transA: boolean, transB: boolean): TypedTensor => {
+    const shape = broadcastMatmulShape(a.shape, b.shape, transA, transB);
+    return { shape, dtype: 'f32', data: EVALUATORS.matmul([a, b], { op: 'matmul', attrs: { transA, transB }, shape, dtype: 'f32' }, options) };
+  };
+  const terms: TypedTensor[] = [product(inputs[0]!, inputs[1]!, node.attrs.transA as boolean, node.attrs.transB as boolean)];
+  const s = node.attrs.concatScale as number;
+  const alpha = node.attrs.alpha as number;
+  const scale = node.attrs.scale as number;
+  const pair = at.a2 !== undefined ? product(inputs[at.a2]!, inputs[at.b2!]!, false, true) : undefined;
+  const bias = at.bias !== undefined ? inputs[at.bias]! : undefined;
+  const rowBias = at.rowBias !== undefined ? inputs[at.rowBias]! : undefined;
+  const operands = [terms[0]!, pair, bias, rowBias].filter((t): t is TypedTensor => t !== undefined);
+  const offsets = operands.map((t) => broadcastOffsets(t.shape, node.shape));
+  const activation = ACTIVATIONS[node.attrs.activation as string]!;
+  const out = new Float64Array(size(node.shape));
+  for (let e = 0; e < out.length; e++) {
+    let k = 0;
+    let v = operands[k]!.data[offsets[k++]![e]!]!;
+    if (pair) v += s * pair.data[offsets[k++]![e]!]!;
+    v *= alpha;
+    if (bias) v += bias.data[offsets[k++]![e]!]!;
+    if (rowBias) v += rowBias.data[offsets[k++]![e]!]!;
+    out[e] = activation(v * scale);
+  }
+  return out;
+};
+
+/** The output shape of a (batched, broadcasting) matmul. */
+function broadcastMatmulShape(as: Shape, bs: Shape, transA: boolean, transB: boolean): number[] {
+  const m = transA ? as[as.length - 1]! : as[as.length - 2]!;
+  const n = transB ? bs[bs.length - 2]! : bs[bs.length - 1]!;
+  const [ab, bb] = [as.slice(0, -2), bs.slice(0, -2)];
+  const rank = Math.max(ab.length, bb.length);
+  const batch = Array.from({ length: rank }, (_, i) => Math.max(ab[ab.length - rank + i] ?? 1, bb[bb.length - rank + i] ?? 1));
+  return [...batch, m, n];
+}
+
+const ACTIVATIONS: Readonly<Record<string, (x: number) => number>> = {
+  '': (x) => x,
+  relu: (x) => (x > 0 ? x : 0),
+  gelu: geluTanh,
+  tanh: Math.tanh,
+  sigmoid: (x) => 1 / (1 + Math.exp(-x)),
+};
 
 const EVALUATORS: { readonly [K in OpName]: Evaluator } = {
   input: () => {
@@ -317,6 +366,18 @@ const EVALUATORS: { readonly [K in OpName]: Evaluator } = {
       total += m + Math.log(s) - logits!.data[i * c + label]!;
     }
     return Float64Array.of(total / n);
+  },
+
+  fusedElementwise: (inputs, node, options) => evaluateBody(parseBody(node.attrs.body as string), inputs, options),
+  fusedMatmul,
+  fusedSoftmax: (inputs, node, options) => {
+    const x: TypedTensor = node.attrs.prologue === ''
+      ? inputs[0]!
+      : { ...fusedSoftmaxInput(inputs, node.attrs), data: evaluateBody(parseBody(node.attrs.prologue as string), inputs, options) };
+    const op = node.attrs.log ? 'logSoftmax' : 'softmax';
+    const y: TypedTensor = { shape: x.shape, dtype: 'f32', data: EVALUATORS[op]([x], { op, attrs: { axis: node.attrs.axis! }, shape: x.shape, dtype: 'f32' }, options) };
+    if (node.attrs.epilogue === '') return y.data;
+    return evaluateBody(parseBody(node.attrs.epilogue as string), [y, ...inputs], options);
   },
 };
 

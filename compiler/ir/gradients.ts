@@ -202,4 +202,9 @@ export const GRADIENTS: { readonly [K in OpName]: GradientRule | null } = {
     const onehot = b.eq(b.reshape(b.cast(labels!), [n, 1]), b.iota([n, c], 1));
     return [b.mul(b.sub(b.softmax(logits!, 1), onehot), b.mul(grad, 1 / n)), undefined];
   },
+
+  // Fusion runs after autodiff; `differentiate` refuses a graph whose gradient would cross these.
+  fusedElementwise: null,
+  fusedMatmul: null,
+  fusedSoftmax: null,
 };

@@ -13,6 +13,7 @@
  */
 import { IRShapeError } from './errors.ts';
 import type { AttrValue, Attrs, DType, Shape } from './graph.ts';
+import { inferBody, parseBody } from './fusedBody.ts';
 import { broadcastShapes, isValidShape, normalizeAxis, shapesEqual } from './shape.ts';
 
 /** Every op the IR knows. */
@@ -33,14 +34,16 @@ export type OpName =
   // indexing
   | 'gather' | 'scatterAdd'
   // row-wise normalisations and losses
-  | 'softmax' | 'logSoftmax' | 'layerNorm' | 'crossEntropy';
+  | 'softmax' | 'logSoftmax' | 'layerNorm' | 'crossEntropy'
+  // made by the fusion passes (compiler/passes/fuse*.ts), after autodiff
+  | 'fusedElementwise' | 'fusedMatmul' | 'fusedSoftmax';
 
 /**
  * Broad families, for passes that treat ops alike (fusion groups elementwise ops; the scheduler
  * gives matmuls and row-wise ops their own kernels).
  */
 export type OpKind =
-  | 'source' | 'elementwise' | 'matmul' | 'reduction' | 'layout' | 'indexing' | 'rowwise' | 'loss';
+  | 'source' | 'elementwise' | 'matmul' | 'reduction' | 'layout' | 'indexing' | 'rowwise' | 'loss' | 'fused';
 
 /** The type of a value: static shape and dtype. */
 export interface TypeInfo {
@@ -165,6 +168,85 @@ const rowwise = (op: OpName): OpSpec => ({
   },
 });
 
+
+/** The result type of op(a)·op(b) (batched, leading axes broadcast): the matmul shape rule. */
+function matmulType(op: OpName, inputs: readonly TypeInfo[], a: TypeInfo, b: TypeInfo, attrs: Attrs): TypeInfo {
+  requireAllF32(op, inputs);
+  const [as, bs] = [a.shape, b.shape];
+  if (as.length < 2 || bs.length < 2) fail(op, inputs, 'operands need rank ≥ 2');
+  const [ar, ac] = [as[as.length - 2]!, as[as.length - 1]!];
+  const [br, bc] = [bs[bs.length - 2]!, bs[bs.length - 1]!];
+  const [m, ka] = attrs.transA ? [ac, ar] : [ar, ac];
+  const [kb, n] = attrs.transB ? [bc, br] : [br, bc];
+  if (ka !== kb) {
+    fail(op, inputs, `inner dimensions differ: ${ka} vs ${kb} (transA: ${String(attrs.transA)}, transB: ${String(attrs.transB)})`);
+  }
+  const batch = broadcastShapes(as.slice(0, -2), bs.slice(0, -2));
+  if (!batch) fail(op, inputs, 'batch dimensions do not broadcast');
+  return { shape: [...batch, m, n], dtype: 'f32' };
+}
+
+/** Activations a fusedMatmul may apply last (each as the op of the same name computes it). */
+export const MATMUL_ACTIVATIONS: readonly string[] = ['', 'relu', 'gelu', 'tanh', 'sigmoid'];
+
+/** Operand positions of a fusedMatmul, from its attrs: a, b, then a2, b2, bias, rowBias when present. */
+export function fusedMatmulOperands(attrs: Attrs): { a2?: number; b2?: number; bias?: number; rowBias?: number; count: number } {
+  let at = 2;
+  const out: { a2?: number; b2?: number; bias?: number; rowBias?: number; count: number } = { count: 0 };
+  if (attrs.concat) {
+    out.a2 = at++;
+    out.b2 = at++;
+  }
+  if (attrs.bias) out.bias = at++;
+  if (attrs.rowBias) out.rowBias = at++;
+  out.count = at;
+  return out;
+}
+
+/**
+ * fusedMatmul: act(scale·(alpha·(op(A)·op(B) + concatScale·A2·B2ᵀ) + bias + rowBias)) — the
+ * matmul kernel with its epilogue (bias along N, bias along M, scale, activation) and the
+ * concatenated inner dimension of the LoRA form [x | s·u]·[W | B]ᵀ.
+ */
+function fusedMatmulType(inputs: readonly TypeInfo[], attrs: Attrs): TypeInfo {
+  const op = 'fusedMatmul';
+  const slots = fusedMatmulOperands(attrs);
+  if (inputs.length !== slots.count) fail(op, inputs, `expects ${slots.count} operands for its attrs, got ${inputs.length}`);
+  const out = matmulType(op, inputs, inputs[0]!, inputs[1]!, attrs);
+  const rank = out.shape.length;
+  const [m, n] = [out.shape[rank - 2]!, out.shape[rank - 1]!];
+  let shape = out.shape;
+  if (slots.a2 !== undefined) {
+    const pair = matmulType(op, inputs, inputs[slots.a2]!, inputs[slots.b2!]!, { transA: false, transB: true });
+    const pr = pair.shape.length;
+    if (pair.shape[pr - 2] !== m || pair.shape[pr - 1] !== n) fail(op, inputs, `A2·B2ᵀ is [${pair.shape.join(', ')}], the product is [${out.shape.join(', ')}]`);
+    const b = broadcastShapes(out.shape, pair.shape);
+    if (!b) fail(op, inputs, 'the concatenated pair does not broadcast with the product');
+    shape = b;
+  }
+  // A bias along N is [..., N] with every other extent 1; one along M is [..., M, 1].
+  const isVector = (t: TypeInfo, last: number[]): boolean =>
+    t.shape.length >= last.length && t.shape.length <= shape.length
+    && t.shape.slice(t.shape.length - last.length).every((d, i) => d === last[i])
+    && t.shape.slice(0, t.shape.length - last.length).every((d) => d === 1);
+  if (slots.bias !== undefined && !isVector(inputs[slots.bias]!, [n])) fail(op, inputs, `bias must be [${n}] (one value per column)`);
+  if (slots.rowBias !== undefined && !isVector(inputs[slots.rowBias]!, [m, 1])) fail(op, inputs, `rowBias must be [${m}, 1] (one value per row)`);
+  if (!MATMUL_ACTIVATIONS.includes(attrs.activation as string)) fail(op, inputs, `unknown activation "${String(attrs.activation)}"`);
+  return { shape, dtype: 'f32' };
+}
+
+
+/**
+ * fusedSoftmax: softmax (or logSoftmax, `log`) along `axis` with an elementwise prologue computing
+ * its input from the operands (`prologue` body; '' = operand 0 is the input) and an epilogue
+ * applied to each result (`epilogue` body over [result, ...operands]; '' = none).
+ */
+export function fusedSoftmaxInput(inputs: readonly TypeInfo[], attrs: Attrs): TypeInfo {
+  if (attrs.prologue === '') return inputs[0]!;
+  const types = inferBody(parseBody(attrs.prologue as string), inputs);
+  return types[types.length - 1]!;
+}
+
 /** The op table. */
 export const OPS: { readonly [K in OpName]: OpSpec } = {
   input: {
@@ -287,21 +369,7 @@ export const OPS: { readonly [K in OpName]: OpSpec } = {
     kind: 'matmul',
     arity: 2,
     attrs: { transA: { kind: 'boolean', default: false }, transB: { kind: 'boolean', default: false } },
-    infer: (inputs, attrs) => {
-      requireAllF32('matmul', inputs);
-      const [a, b] = [inputs[0]!.shape, inputs[1]!.shape];
-      if (a.length < 2 || b.length < 2) fail('matmul', inputs, 'operands need rank ≥ 2');
-      const [ar, ac] = [a[a.length - 2]!, a[a.length - 1]!];
-      const [br, bc] = [b[b.length - 2]!, b[b.length - 1]!];
-      const [m, ka] = attrs.transA ? [ac, ar] : [ar, ac];
-      const [kb, n] = attrs.transB ? [bc, br] : [br, bc];
-      if (ka !== kb) {
-        fail('matmul', inputs, `inner dimensions differ: ${ka} vs ${kb} (transA: ${String(attrs.transA)}, transB: ${String(attrs.transB)})`);
-      }
-      const batch = broadcastShapes(a.slice(0, -2), b.slice(0, -2));
-      if (!batch) fail('matmul', inputs, 'batch dimensions do not broadcast');
-      return { shape: [...batch, m, n], dtype: 'f32' };
-    },
+    infer: (inputs, attrs) => matmulType('matmul', inputs, inputs[0]!, inputs[1]!, attrs),
   },
   sum: reduction('sum'),
   mean: reduction('mean'),
@@ -451,6 +519,54 @@ export const OPS: { readonly [K in OpName]: OpSpec } = {
       }
       return { shape: [], dtype: 'f32' };
     },
+  },
+
+  fusedElementwise: {
+    kind: 'fused',
+    arity: 'variadic',
+    attrs: { body: { kind: 'string' } },
+    infer: (inputs, attrs) => {
+      const types = inferBody(parseBody(attrs.body as string), inputs);
+      return types[types.length - 1]!;
+    },
+  },
+  fusedSoftmax: {
+    kind: 'fused',
+    arity: 'variadic',
+    attrs: {
+      axis: { kind: 'int', default: -1 },
+      log: { kind: 'boolean', default: false },
+      prologue: { kind: 'string', default: '' },
+      epilogue: { kind: 'string', default: '' },
+    },
+    canonicalize: (inputs, attrs) => ({ ...attrs, axis: axisAttr('fusedSoftmax', inputs, attrs.axis!, fusedSoftmaxInput(inputs, attrs).shape.length) }),
+    infer: (inputs, attrs) => {
+      const x = fusedSoftmaxInput(inputs, attrs);
+      if (x.dtype !== 'f32' || x.shape.length === 0) fail('fusedSoftmax', inputs, 'the softmax input must be an f32 tensor of rank ≥ 1');
+      const axis = attrs.axis as number;
+      if (axis < 0 || axis >= x.shape.length) fail('fusedSoftmax', inputs, `axis ${axis} out of range`);
+      if (attrs.epilogue === '') return x;
+      const types = inferBody(parseBody(attrs.epilogue as string), [x, ...inputs]);
+      const out = types[types.length - 1]!;
+      if (!shapesEqual(out.shape, x.shape)) fail('fusedSoftmax', inputs, 'the epilogue must keep the softmax shape');
+      return out;
+    },
+  },
+  fusedMatmul: {
+    kind: 'matmul',
+    arity: 'variadic',
+    attrs: {
+      transA: { kind: 'boolean', default: false },
+      transB: { kind: 'boolean', default: false },
+      concat: { kind: 'boolean', default: false },
+      concatScale: { kind: 'number', default: 1 },
+      bias: { kind: 'boolean', default: false },
+      rowBias: { kind: 'boolean', default: false },
+      alpha: { kind: 'number', default: 1 },
+      scale: { kind: 'number', default: 1 },
+      activation: { kind: 'string', default: '' },
+    },
+    infer: (inputs, attrs) => fusedMatmulType(inputs, attrs),
   },
 };
 

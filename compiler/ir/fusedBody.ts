@@ -1,0 +1,215 @@
+/**
+ * The body of a `fusedElementwise` node: a small straight-line program of elementwise, layout and
+ * source ops over the node's operands, kept as readable text in the node's `body` attr so a fused
+ * graph still prints, hashes, serialises and evaluates like any other.
+ *
+ *   mul($0, $1); add(%0, 0.5); dropout(%1, $2) {p: 0.1, stream: 3}
+ *
+ * - `$k` is operand k of the fused node, `%k` the result of instruction k, a bare number an f32
+ *   scalar constant. The last instruction's value is the node's value.
+ * - `{key: value}` lists the attrs that differ from the op's defaults (as the printer does).
+ * - Every instruction runs the op's own shape rule and evaluator, so a fused node computes
+ *   exactly what the ops it replaced computed (the interpreter gives bit-identical results).
+ */
+import { IRShapeError } from './errors.ts';
+import { evaluateOp, type EvaluateOptions, type TensorData, type TypedTensor } from './evaluateOp.ts';
+import type { AttrValue, Attrs } from './graph.ts';
+import { OPS, attrMatchesKind, isOpName, type OpName, type TypeInfo } from './ops.ts';
+
+/** An instruction argument: an operand of the fused node, an earlier result, or an f32 scalar. */
+export type BodyArg = { readonly operand: number } | { readonly result: number } | { readonly scalar: number };
+
+export interface BodyInstruction {
+  readonly op: OpName;
+  readonly args: readonly BodyArg[];
+  /** Every attr of the op's schema (defaults filled). */
+  readonly attrs: Attrs;
+}
+
+export type FusedBody = readonly BodyInstruction[];
+
+/** Ops a body may contain: elementwise maths, index remaps and sources computable per element. */
+export function isBodyOp(op: OpName): boolean {
+  const kind = OPS[op].kind;
+  if (kind === 'elementwise') return true;
+  if (kind === 'layout') return op !== 'concat';
+  return kind === 'source' && op !== 'input';
+}
+
+function bodyError(detail: string, operands: readonly TypeInfo[] = []): IRShapeError {
+  return new IRShapeError('fusedElementwise', operands.map((t) => t.shape), detail);
+}
+
+function formatNumber(n: number): string {
+  return Object.is(n, -0) ? '-0' : String(n);
+}
+
+function formatAttr(v: AttrValue): string {
+  if (typeof v === 'number') return formatNumber(v);
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'boolean') return String(v);
+  return `[${v.map(formatNumber).join(', ')}]`;
+}
+
+function formatArg(a: BodyArg): string {
+  if ('operand' in a) return `$${a.operand}`;
+  if ('result' in a) return `%${a.result}`;
+  return formatNumber(a.scalar);
+}
+
+/** The canonical text of a body (what the `body` attr holds). */
+export function printBody(body: FusedBody): string {
+  return body
+    .map((ins) => {
+      const spec = OPS[ins.op];
+      const shown: string[] = [];
+      for (const [key, attrSpec] of Object.entries(spec.attrs)) {
+        const v = ins.attrs[key]!;
+        if (attrSpec.default !== undefined && JSON.stringify(v) === JSON.stringify(attrSpec.default)) continue;
+        shown.push(`${key}: ${formatAttr(v)}`);
+      }
+      const args = ins.args.length ? `(${ins.args.map(formatArg).join(', ')})` : '';
+      return `${ins.op}${args}${shown.length ? ` {${shown.join(', ')}}` : ''}`;
+    })
+    .join('; ');
+}
+
+const TOKEN = /\s*(?:(-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|([$%]\d+)|([A-Za-z_][A-Za-z0-9_]*)|("(?:[^"\\]|\\.)*")|([(){}[\],:;]))/y;
+
+const parsed = new Map<string, FusedBody>();
+
+/** Parses body text (cached: bodies are re-read by every shape check and evaluation). */
+export function parseBody(text: string): FusedBody {
+  const hit = parsed.get(text);
+  if (hit) return hit;
+  const tokens: string[] = [];
+  TOKEN.lastIndex = 0;
+  while (TOKEN.lastIndex < text.length) {
+    if (/^\s*$/.test(text.slice(TOKEN.lastIndex))) break;
+    const at = TOKEN.lastIndex;
+    const m = TOKEN.exec(text);
+    if (!m) throw bodyError(`body: cannot read "${text.slice(at, at + 12)}"`);
+    tokens.push(m[0].trim());
+  }
+  let pos = 0;
+  const peek = (): string | undefined => tokens[pos];
+  const next = (): string => {
+    const t = tokens[pos++];
+    if (t === undefined) throw bodyError('body: unexpected end');
+    return t;
+  };
+  const expect = (t: string): void => {
+    const got = next();
+    if (got !== t) throw bodyError(`body: expected "${t}", got "${got}"`);
+  };
+  const isNumber = (t: string | undefined): boolean => t !== undefined && /^-?[\d.]/.test(t);
+  const value = (): AttrValue => {
+    const t = next();
+    if (t === '[') {
+      const items: number[] = [];
+      while (peek() !== ']') {
+        const item = next();
+        if (!isNumber(item)) throw bodyError(`body: "${item}" in a number list`);
+        items.push(Number(item));
+        if (peek() === ',') next();
+      }
+      next();
+      return items;
+    }
+    if (t === 'true' || t === 'false') return t === 'true';
+    if (t.startsWith('"')) return JSON.parse(t) as string;
+    if (isNumber(t)) return Number(t);
+    throw bodyError(`body: bad attr value "${t}"`);
+  };
+
+  const body: BodyInstruction[] = [];
+  while (pos < tokens.length) {
+    const op = next();
+    if (!isOpName(op) || !isBodyOp(op)) throw bodyError(`body: "${op}" cannot be part of a fused elementwise body`);
+    const args: BodyArg[] = [];
+    if (peek() === '(') {
+      next();
+      while (peek() !== ')') {
+        const t = next();
+        if (t.startsWith('$')) args.push({ operand: Number(t.slice(1)) });
+        else if (t.startsWith('%')) {
+          const result = Number(t.slice(1));
+          if (result >= body.length) throw bodyError(`body: %${result} used before it is defined`);
+          args.push({ result });
+        } else if (isNumber(t)) args.push({ scalar: Number(t) });
+        else throw bodyError(`body: bad argument "${t}"`);
+        if (peek() === ',') next();
+      }
+      next();
+    }
+    const given: Record<string, AttrValue> = {};
+    if (peek() === '{') {
+      next();
+      while (peek() !== '}') {
+        const key = next();
+        expect(':');
+        given[key] = value();
+        if (peek() === ',') next();
+      }
+      next();
+    }
+    const spec = OPS[op];
+    const attrs: Record<string, AttrValue> = {};
+    for (const key of Object.keys(given)) if (!(key in spec.attrs)) throw bodyError(`body: ${op} has no attr "${key}"`);
+    for (const [key, attrSpec] of Object.entries(spec.attrs)) {
+      const v = given[key] ?? attrSpec.default;
+      if (v === undefined || !attrMatchesKind(attrSpec.kind, v)) throw bodyError(`body: ${op} needs a valid attr "${key}"`);
+      attrs[key] = v;
+    }
+    const arity = spec.arity;
+    if (arity !== 'variadic' && args.length !== arity) throw bodyError(`body: ${op} takes ${arity} operands, has ${args.length}`);
+    body.push({ op, args, attrs });
+    if (pos < tokens.length) expect(';');
+  }
+  if (body.length === 0) throw bodyError('body: empty');
+  if (parsed.size > 10000) parsed.clear();
+  parsed.set(text, body);
+  return body;
+}
+
+const SCALAR: TypeInfo = { shape: [], dtype: 'f32' };
+
+function argType(a: BodyArg, operands: readonly TypeInfo[], results: readonly TypeInfo[]): TypeInfo {
+  if ('operand' in a) {
+    const t = operands[a.operand];
+    if (!t) throw bodyError(`body: $${a.operand} but the node has ${operands.length} operands`, operands);
+    return t;
+  }
+  if ('result' in a) return results[a.result]!;
+  return SCALAR;
+}
+
+/** The type of every instruction's result, by the ops' own shape rules. */
+export function inferBody(body: FusedBody, operands: readonly TypeInfo[]): TypeInfo[] {
+  const results: TypeInfo[] = [];
+  for (const ins of body) {
+    const types = ins.args.map((a) => argType(a, operands, results));
+    try {
+      results.push(OPS[ins.op].infer(types, ins.attrs));
+    } catch (e) {
+      if (e instanceof IRShapeError) throw bodyError(`body: ${e.message}`, operands);
+      throw e;
+    }
+  }
+  return results;
+}
+
+/** What the fused node computes: each instruction through the reference evaluator. */
+export function evaluateBody(body: FusedBody, operands: readonly TypedTensor[], options: EvaluateOptions): TensorData {
+  const results: TypedTensor[] = [];
+  for (const ins of body) {
+    const inputs = ins.args.map((a): TypedTensor => {
+      if ('operand' in a) return operands[a.operand]!;
+      if ('result' in a) return results[a.result]!;
+      return { shape: [], dtype: 'f32', data: Float64Array.of(a.scalar) };
+    });
+    const type = OPS[ins.op].infer(inputs, ins.attrs);
+    results.push({ ...type, data: evaluateOp({ op: ins.op, attrs: ins.attrs, shape: type.shape, dtype: type.dtype }, inputs, options) });
+  }
+  return results[results.length - 1]!.data;
+}

@@ -1,0 +1,102 @@
+/**
+ * matmul and fusedMatmul → one library matmul launch. The IR's batched matmul broadcasts any
+ * leading axes; the kernel takes one batch axis with a stride per operand (0 = the same matrix
+ * for every batch entry). So an operand's batch is either full (stride = its matrix size) or
+ * a single matrix; a partially broadcast operand is first copied out to the full batch.
+ * When only A is batched and read untransposed, the batch folds into M: one big 2-D matmul.
+ */
+import { shapeClassKey } from '../../kernels/matmul/autotune.ts';
+import { configProblem, defaultConfig, type MatmulConfig, type MatmulShape } from '../../kernels/matmul/config.ts';
+import { fusedMatmulOperands, numel, type Node } from '../ir/index.ts';
+import { elementwiseKernel } from '../emit/wgsl/elementwise.ts';
+import { matmulKernel, type MatmulDims, type MatmulEpilogue } from '../emit/wgsl/matmul.ts';
+import { nodeLabel, type ScheduleContext } from './context.ts';
+
+/** How one operand is laid out over the output's batch. */
+interface Operand {
+  buffer: number;
+  rows: number;
+  cols: number;
+  /** True when it has one matrix per batch entry; false when one matrix serves all. */
+  full: boolean;
+}
+
+function matrixOf(ctx: ScheduleContext, node: Node, id: number, batch: readonly number[], what: string): Operand {
+  const src = ctx.graph.nodes[id]!;
+  const rank = src.shape.length;
+  const rows = src.shape[rank - 2]!;
+  const cols = src.shape[rank - 1]!;
+  const own = src.shape.slice(0, -2);
+  if (numel(own) === 1) return { buffer: ctx.buffer(id), rows, cols, full: false };
+  const strip = (s: readonly number[]) => s.slice(s.findIndex((d) => d !== 1));
+  const a = strip(own);
+  const b = strip(batch);
+  if (a.length === b.length && a.every((d, i) => d === b[i])) return { buffer: ctx.buffer(id), rows, cols, full: true };
+  // Partly broadcast (e.g. [2, 1, M, K] against a batch of [2, 3]): copy it out to the full batch.
+  const shape = [...batch, rows, cols];
+  const label = nodeLabel(node, `broadcast.${what}`);
+  const kernel = elementwiseKernel([{ op: 'broadcastTo', args: [{ operand: 0 }], attrs: { shape } }], [src], label, ctx.maxWorkgroups);
+  const out = ctx.temp(node, `broadcast.${what}`, shape);
+  ctx.launch(kernel, [ctx.buffer(id), out], label);
+  return { buffer: out, rows, cols, full: true };
+}
+
+/** The tile config: the autotuner's choice for this shape class if given, else the default. */
+export function chooseMatmulConfig(ctx: ScheduleContext, shape: MatmulShape, transA: boolean, transB: boolean): MatmulConfig {
+  const tuned = ctx.options.matmulConfigs?.[shapeClassKey({ ...shape, transA, transB })];
+  if (tuned && configProblem(tuned, ctx.limits) === undefined) return tuned;
+  return defaultConfig(shape, ctx.limits, ctx.target);
+}
+
+export function lowerMatmul(ctx: ScheduleContext, node: Node): void {
+  const attrs = node.attrs;
+  const fused = node.op === 'fusedMatmul';
+  const at = fused ? fusedMatmulOperands(attrs) : { count: 2 };
+  const e: MatmulEpilogue = {
+    transA: attrs.transA as boolean,
+    transB: attrs.transB as boolean,
+    concat: fused && (attrs.concat as boolean),
+    concatScale: fused ? (attrs.concatScale as number) : 1,
+    bias: fused && (attrs.bias as boolean),
+    rowBias: fused && (attrs.rowBias as boolean),
+    alpha: fused ? (attrs.alpha as number) : 1,
+    scale: fused ? (attrs.scale as number) : 1,
+    activation: fused ? (attrs.activation as string) : '',
+  };
+  const rank = node.shape.length;
+  const batchShape = node.shape.slice(0, -2);
+  let batch = numel(batchShape);
+  let M = node.shape[rank - 2]!;
+  const N = node.shape[rank - 1]!;
+
+  const a = matrixOf(ctx, node, node.inputs[0]!, batchShape, 'a');
+  const b = matrixOf(ctx, node, node.inputs[1]!, batchShape, 'b');
+  const K = e.transA ? a.rows : a.cols;
+  const a2 = 'a2' in at && at.a2 !== undefined ? matrixOf(ctx, node, node.inputs[at.a2]!, batchShape, 'a2') : undefined;
+  const b2 = 'b2' in at && at.b2 !== undefined ? matrixOf(ctx, node, node.inputs[at.b2]!, batchShape, 'b2') : undefined;
+  const extra: number[] = [];
+  if ('bias' in at && at.bias !== undefined) extra.push(ctx.buffer(node.inputs[at.bias]!));
+  if ('rowBias' in at && at.rowBias !== undefined) extra.push(ctx.buffer(node.inputs[at.rowBias]!));
+
+  const stride = (o: Operand | undefined) => (o && o.full && batch > 1 ? o.rows * o.cols : 0);
+  // Only A is batched (and contiguous along M): the batch is just more rows.
+  const foldable = batch > 1 && a.full && !e.transA && !b.full && !e.rowBias && (!a2 || (a2.full && !b2!.full));
+  if (foldable) {
+    M *= batch;
+    batch = 1;
+  }
+  const dims: MatmulDims = {
+    M, N, K,
+    K2: a2 ? a2.cols : 0,
+    batch,
+    strideA: stride(a),
+    strideB: stride(b),
+    strideA2: stride(a2),
+    strideB2: stride(b2),
+  };
+  const config = chooseMatmulConfig(ctx, { M, N, K, K2: dims.K2, batch }, e.transA, e.transB);
+  const label = nodeLabel(node);
+  const kernel = matmulKernel(dims, e, config, label, ctx.maxWorkgroups);
+  const buffers = [a.buffer, b.buffer, ...(a2 ? [a2.buffer, b2!.buffer] : []), ...extra, ctx.result(node)];
+  ctx.launch(kernel, buffers, label);
+}
