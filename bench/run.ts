@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { openDevice } from '../runtime/index.ts';
 import type { BenchResult } from './result.ts';
 import { benchKernels } from './kernels.ts';
+import { benchLora } from './lora.ts';
 import { benchMatmul } from './matmul.ts';
 import { benchRuntime } from './runtime.ts';
 
@@ -11,6 +12,7 @@ const suites: Array<[string, (device: Awaited<ReturnType<typeof openDevice>>) =>
   ['runtime', benchRuntime],
   ['kernels', benchKernels],
   ['matmul', benchMatmul],
+  ['lora', benchLora],
 ];
 
 function usage(): never {

@@ -1,0 +1,69 @@
+import { compileProgram, type CompileOptions } from '../compiler/emit/program.ts';
+import { GraphBuilder, type Graph } from '../compiler/ir/index.ts';
+import { runPipeline } from '../compiler/passes/pipeline.ts';
+import type { ScheduleLimits } from '../compiler/schedule/types.ts';
+import { type Device, type Tensor, loadProgram, timeGpu } from '../runtime/index.ts';
+import type { BenchResult } from './result.ts';
+
+/** The shapes the issue names: 512 tokens, a 512→512 layer, rank 8. */
+const N = 512;
+const IN = 512;
+const OUT = 512;
+const R = 8;
+
+/** y = x·Wᵀ + (α/r)·((x·Aᵀ)·Bᵀ), or the base alone. */
+function loraGraph(withAdapter: boolean): Graph {
+  const b = new GraphBuilder();
+  const x = b.input('x', [N, IN]);
+  const w = b.frozen('W', [OUT, IN]);
+  let y = b.matmul(x, w, { transB: true });
+  if (withAdapter) {
+    const a = b.param('A', [R, IN]);
+    const bb = b.param('B', [OUT, R]);
+    y = b.add(y, b.mul(b.matmul(b.matmul(x, a, { transB: true }), bb, { transB: true }), 16 / R));
+  }
+  b.output('y', y);
+  return runPipeline(b.build());
+}
+
+function randomData(n: number, seed: number): Float32Array {
+  let s = seed;
+  return Float32Array.from({ length: n }, () => {
+    s = (s * 1103515245 + 12345) >>> 0;
+    return s / 2 ** 31 - 1;
+  });
+}
+
+async function timeProgram(device: Device, graph: Graph, options: CompileOptions, feeds: Record<string, Tensor>): Promise<number> {
+  const loaded = await loadProgram(device, compileProgram(graph, options));
+  for (const name of loaded.inputNames()) loaded.bind(name, feeds[name]!);
+  const t = await timeGpu(device, () => void loaded.run(), { warmup: 2, samples: 9, inner: 3 });
+  loaded.destroy();
+  return t.medianMs;
+}
+
+/**
+ * The fused LoRA forward against the same graph compiled one kernel per op, and against the
+ * base matmul alone, side by side on the same device with the same data.
+ */
+export async function benchLora(device: Device): Promise<BenchResult[]> {
+  const options: CompileOptions = { target: device.report.isCpu ? 'cpu' : 'gpu', limits: device.limits as unknown as ScheduleLimits };
+  const feeds = {
+    x: device.tensor([N, IN], randomData(N * IN, 1)),
+    W: device.tensor([OUT, IN], randomData(OUT * IN, 2)),
+    A: device.tensor([R, IN], randomData(R * IN, 3)),
+    B: device.tensor([OUT, R], randomData(OUT * R, 4)),
+  };
+  const lora = loraGraph(true);
+  const fused = await timeProgram(device, lora, options, feeds);
+  const unfused = await timeProgram(device, lora, { ...options, fuse: false }, feeds);
+  const base = await timeProgram(device, loraGraph(false), options, feeds);
+  for (const t of Object.values(feeds)) t.release();
+  return [
+    { name: 'lora.forward.fused_ms', value: fused, unit: 'ms' },
+    { name: 'lora.forward.unfused_ms', value: unfused, unit: 'ms' },
+    { name: 'lora.forward.base_ms', value: base, unit: 'ms' },
+    { name: 'lora.forward.fused_speedup', value: unfused / fused, unit: '×' },
+    { name: 'lora.forward.overhead', value: fused / base, unit: `× (ideal ${(1 + R / IN).toFixed(3)})` },
+  ];
+}
