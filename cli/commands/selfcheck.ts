@@ -2,6 +2,7 @@ import { reduceCpu } from '../../kernels/cpu/reduce.ts';
 import { matmulCpu } from '../../kernels/cpu/matmul.ts';
 import { randomNormalCpu } from '../../kernels/cpu/philox.ts';
 import { crossEntropyCpu, softmaxCpu } from '../../kernels/cpu/softmax.ts';
+import { mulberry32 } from '../../kernels/cpu/seeded.ts';
 import { createSwagStateCpu, swagCollectCpu, swagSampleCpu } from '../../kernels/cpu/swag.ts';
 import { matmul } from '../../kernels/matmul/index.ts';
 import { randomNormal, seedKey } from '../../kernels/philox.ts';
@@ -15,18 +16,8 @@ import type { Command } from '../command.ts';
 /** Tolerance of every check: the kernels' contract with their CPU references. */
 const TOLERANCE = 1e-4;
 
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function random(n: number, seed: number): Float32Array {
-  const r = seeded(seed);
+  const r = mulberry32(seed);
   return Float32Array.from({ length: n }, () => r() * 2 - 1);
 }
 

@@ -7,7 +7,7 @@ import type { Attrs, DType, Shape } from './graph.ts';
 import { hashDropoutUniform, type DropoutUniform } from './dropoutMask.ts';
 import { evaluateBody, parseBody } from './fusedBody.ts';
 import { fusedMatmulOperands, fusedSoftmaxInput, type OpName } from './ops.ts';
-import { broadcastOffsets, stridesOf } from './shape.ts';
+import { broadcastOffsets, stridedOffsets, stridesOf } from './shape.ts';
 
 /** Element storage: f32 values are held in f64 (the reference is more precise than the GPU). */
 export type TensorData = Float64Array | Int32Array;
@@ -42,25 +42,6 @@ function alloc(dtype: DType, n: number): TensorData {
   return dtype === 'i32' ? new Int32Array(n) : new Float64Array(n);
 }
 
-/** For every element of `outShape`, Σ index[i]·strides[i] (strides per output axis). */
-function stridedOffsets(outShape: Shape, strides: readonly number[]): Int32Array {
-  const rank = outShape.length;
-  const total = size(outShape);
-  const out = new Int32Array(total);
-  const index = new Array<number>(rank).fill(0);
-  let offset = 0;
-  for (let e = 0; e < total; e++) {
-    out[e] = offset;
-    for (let i = rank - 1; i >= 0; i--) {
-      index[i]!++;
-      offset += strides[i]!;
-      if (index[i]! < outShape[i]!) break;
-      offset -= strides[i]! * outShape[i]!;
-      index[i] = 0;
-    }
-  }
-  return out;
-}
 
 /** Applies `axis` lanes: calls fn(base, stride, length) for every 1-D lane along `axis`. */
 function forEachLane(shape: Shape, axis: number, fn: (base: number, stride: number, len: number) => void): void {

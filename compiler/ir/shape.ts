@@ -41,6 +41,12 @@ export function broadcastOffsets(inShape: Shape, outShape: Shape): Int32Array {
     const j = i - (rank - inShape.length);
     strides[i] = j < 0 || inShape[j] === 1 ? 0 : inStrides[j]!;
   }
+  return stridedOffsets(outShape, strides);
+}
+
+/** For every element of `outShape` (row-major), Σ index[i]·strides[i] (one stride per output axis). */
+export function stridedOffsets(outShape: Shape, strides: readonly number[]): Int32Array {
+  const rank = outShape.length;
   let total = 1;
   for (const d of outShape) total *= d;
   const offsets = new Int32Array(total);

@@ -1,14 +1,7 @@
+import { mulberry32 } from '../../kernels/cpu/seeded.ts';
+
 /** A small seeded generator (mulberry32) so test inputs are random but reproducible. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 /** Uniform values in [-1, 1). */
 export function randomArray(n: number, seed: number, scale = 1): Float32Array {

@@ -1,3 +1,4 @@
+import { mulberry32 } from '../../kernels/cpu/seeded.ts';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,16 +24,7 @@ export function loadExamples(): Map<string, string> {
 }
 
 /** mulberry32: small, fast, seeded. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 const KEYWORDS = ['adapter', 'block', 'model', 'posterior', 'finetune', 'import', 'on', 'over', 'linear', 'param', 'frozen', 'dim', 'fn', 'let', 'return', 'stat', 'sample', 'adapt', 'with', 'f32', 'i32', 'true', 'false'];
 const PUNCT = ['(', ')', '{', '}', '[', ']', ',', ':', '=', '+', '-', '*', '/', '@', '.', '->', '^T', '"x*"', '"fc1"', '// note', '\n'];
