@@ -6,3 +6,4 @@ export * from './kernel.ts';
 export * from './tensor.ts';
 export * from './timing.ts';
 export * from './program.ts';
+export * from './module.ts';
