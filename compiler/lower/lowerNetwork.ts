@@ -1,0 +1,93 @@
+/**
+ * From a network plan to its graphs:
+ *
+ * - `forward`: data inputs (role `input`, the entry fn's parameters), every param (role `param`,
+ *   in theta order), every frozen tensor (role `frozen`); output `y`. Dropout is the identity
+ *   unless the request asks for it at inference (MC dropout), which adds the `seed` input.
+ * - `training`: the same forward with dropout active (an i32 scalar input `seed` when any dropout
+ *   has p > 0; one `stream` per dropout site), the loss (`loss`, with its `labels` / `target` /
+ *   `cotangent` input) and, from `differentiate`, `grad.<path>` for every param.
+ */
+import { GraphBuilder, differentiate, type Graph, type Value } from '../ir/index.ts';
+import type { Span as SourceSpan } from '../syntax/span.ts';
+import { LowerError } from './errors.ts';
+import { callFn, type NetworkContext } from './lowerFn.ts';
+import { type LossInput, type LossSpec, addLoss, lossInput } from './loss.ts';
+import type { NetworkPlan } from './plan.ts';
+import { fillSpans, irSpan } from './spans.ts';
+
+/** Inputs the lowering adds itself: the dropout seed and the losses' data. */
+const RESERVED = ['seed', 'labels', 'target', 'cotangent'];
+
+export interface BuiltForward {
+  builder: GraphBuilder;
+  y: Value;
+  /** True when the graph has the `seed` input (some dropout with p > 0, active). */
+  seed: boolean;
+}
+
+/** Builds the entry fn over the plan's inputs; the caller adds outputs. */
+export function buildForward(plan: NetworkPlan, options: { dropout: boolean }): BuiltForward {
+  const b = new GraphBuilder();
+  for (const name of [...plan.data.map((d) => d.name), ...plan.tensors.map((t) => t.path)]) {
+    if (RESERVED.includes(name)) {
+      const t = plan.tensors.find((x) => x.path === name);
+      throw new LowerError('bad-request', `${t ? 'the tensor' : 'the argument'} ${name} has the name of an input the lowering adds (${RESERVED.join(', ')}); rename it`, t?.span ?? plan.fn.span);
+    }
+  }
+  const data = plan.data.map((d) => b.input(d.name, d.shape, { dtype: d.dtype, span: irSpan(d.span) }));
+  const tensors = new Map<string, Value>();
+  for (const t of plan.tensors) {
+    if (plan.data.some((d) => d.name === t.path)) {
+      throw new LowerError('bad-request', `the tensor ${t.path} has the name of an argument of ${plan.fn.name}; rename one of them`, t.span);
+    }
+    tensors.set(t.path, b.input(t.path, t.shape, { role: t.role, dtype: t.dtype, span: irSpan(t.span) }));
+  }
+  let seed: Value | undefined;
+  let stream = 0;
+  const ctx: NetworkContext = {
+    b,
+    linears: plan.linears,
+    attachments: plan.attachments,
+    instances: plan.instances,
+    depth: 0,
+    tensor(path: string, at: SourceSpan): Value {
+      const v = tensors.get(path);
+      if (!v) throw new LowerError('internal', `no tensor ${path} in the plan`, at);
+      return v;
+    },
+    dropout(x: Value, p: number, at: SourceSpan): Value {
+      if (!options.dropout || p === 0) return x;
+      const span = irSpan(at);
+      seed ??= b.input('seed', [], { dtype: 'i32', span });
+      b.span = span;
+      return b.dropout(x, seed, { p, stream: ++stream });
+    },
+  };
+  const y = callFn(ctx, plan.root, plan.fn, plan.fnEnv, data, plan.fn.span);
+  return { builder: b, y, seed: seed !== undefined };
+}
+
+export interface NetworkGraphs {
+  forward: Graph;
+  forwardSeed: boolean;
+  training?: Graph;
+  trainingSeed: boolean;
+  loss?: LossSpec;
+  lossInput?: LossInput;
+}
+
+export function lowerNetworkGraphs(plan: NetworkPlan, options: { loss?: LossSpec; forwardDropout?: boolean }): NetworkGraphs {
+  const fwd = buildForward(plan, { dropout: options.forwardDropout === true });
+  fwd.builder.output('y', fwd.y);
+  const out: NetworkGraphs = { forward: fwd.builder.build(), forwardSeed: fwd.seed, trainingSeed: false };
+  if (!options.loss) return out;
+  const train = buildForward(plan, { dropout: true });
+  const b = train.builder;
+  const span = irSpan(plan.span);
+  b.output('y', train.y);
+  b.output('loss', addLoss(b, train.y, options.loss, span));
+  const wrt = plan.tensors.filter((t) => t.role === 'param').map((t) => t.path);
+  const training = fillSpans(differentiate(b.build(), { loss: 'loss', wrt }), span);
+  return { ...out, training, trainingSeed: train.seed, loss: options.loss, lossInput: lossInput(options.loss, train.y.shape) };
+}
