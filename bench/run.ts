@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { openDevice } from '../runtime/index.ts';
 import type { BenchResult } from './result.ts';
+import { benchCompiler } from './compiler.ts';
 import { benchKernels } from './kernels.ts';
 import { benchLora } from './lora.ts';
 import { benchMatmul } from './matmul.ts';
@@ -13,6 +14,7 @@ const suites: Array<[string, (device: Awaited<ReturnType<typeof openDevice>>) =>
   ['kernels', benchKernels],
   ['matmul', benchMatmul],
   ['lora', benchLora],
+  ['compiler', benchCompiler],
 ];
 
 function usage(): never {

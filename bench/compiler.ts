@@ -1,0 +1,111 @@
+/**
+ * The compiler end to end, and the SWAG programs it emits against the hand-written kernels.
+ *
+ * - `compile.ms`: USE-Lite finetune source (examples/use_lite_classifier.swag with its imports)
+ *   → WGSL programs: checkSource + lowerProgram + runPipeline + compileProgram of the forward,
+ *   training, posterior collect and posterior sample graphs; median of 3.
+ * - `swag.*`: SWAG (K = 20) over p = that finetune's adapter parameter count — the DSL-compiled
+ *   collect and sample programs, and the fused kernels of kernels/swag.ts on the same p.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { checkSource } from '../compiler/index.ts';
+import { compileProgram, type CompileOptions } from '../compiler/emit/program.ts';
+import { formatLowerDiagnostic, lowerProgram, type LoweredNetwork, type LoweredPosterior } from '../compiler/lower/index.ts';
+import { runPipeline } from '../compiler/passes/pipeline.ts';
+import type { ScheduleLimits } from '../compiler/schedule/types.ts';
+import { createSwagState, swagCollect, swagSample } from '../kernels/swag.ts';
+import { type Device, type Program, loadProgram, timeGpu } from '../runtime/index.ts';
+import type { BenchResult } from './result.ts';
+
+const FILE = 'examples/use_lite_classifier.swag';
+const K = 20;
+/** The finetune's own sizes (vocab 8000, d1 256, d2 512, …) and a per-call batch of b × t tokens. */
+const CALL = { b: 8, t: 64 };
+
+const readFile = (p: string) => (existsSync(p) ? readFileSync(p, 'utf8') : undefined);
+
+interface Compiled {
+  network: LoweredNetwork;
+  posterior: LoweredPosterior;
+  programs: Program[];
+}
+
+/** Source text → the four programs of the finetune. */
+function compileUseLite(text: string, options: CompileOptions): Compiled {
+  const checked = checkSource(text, FILE, { readFile });
+  if (checked.diagnostics.length) throw new Error(`${FILE}: ${checked.diagnostics.map((d) => d.message).join('; ')}`);
+  const r = lowerProgram(checked.program, { kind: 'finetune', name: 'UseLiteSwag', dims: CALL, posterior: { dims: { K } } });
+  if (!r.ok) throw new Error(r.errors.map(formatLowerDiagnostic).join('\n'));
+  const network = r.network!;
+  const posterior = r.posterior!;
+  const graphs = [network.forward, ...(network.training ? [network.training] : []), posterior.collect, posterior.sample];
+  return { network, posterior, programs: graphs.map((g) => compileProgram(runPipeline(g), options)) };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function randomData(n: number, seed: number, scale = 1): Float32Array {
+  let s = seed;
+  return Float32Array.from({ length: n }, () => {
+    s = (s * 1103515245 + 12345) >>> 0;
+    return (s / 2 ** 31 - 1) * scale;
+  });
+}
+
+export async function benchCompiler(device: Device): Promise<BenchResult[]> {
+  const options: CompileOptions = { target: device.report.isCpu ? 'cpu' : 'gpu', limits: device.limits as unknown as ScheduleLimits };
+  const text = readFileSync(FILE, 'utf8');
+  const times: number[] = [];
+  let compiled: Compiled | undefined;
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    compiled = compileUseLite(text, options);
+    times.push(performance.now() - t0);
+  }
+  const { network, posterior, programs } = compiled!;
+  const p = network.theta.size;
+  const kernels = programs.reduce((n, prog) => n + prog.kernels.length, 0);
+  const steps = programs.reduce((n, prog) => n + prog.steps.length, 0);
+  const sizes = `b ${CALL.b}, t ${CALL.t}, K ${K}`;
+
+  // The DSL-compiled SWAG programs, statistics and noise bound on the device.
+  const collectProgram = programs[programs.length - 2]!;
+  const sampleProgram = programs[programs.length - 1]!;
+  const stats = Object.fromEntries(posterior.stats.map((s, i) => [s.name, device.tensor(s.shape, randomData(s.shape.reduce((a, b) => a * b, 1), 10 + i, 0.1))]));
+  const collect = await loadProgram(device, collectProgram);
+  collect.bind('theta', device.tensor([p], randomData(p, 1)));
+  collect.write('n', [25]);
+  for (const [name, t] of Object.entries(stats)) collect.bind(name, t);
+  const sample = await loadProgram(device, sampleProgram);
+  for (const [name, t] of Object.entries(stats)) sample.bind(name, t);
+  posterior.noise.forEach((z, i) => sample.bind(z.name, device.tensor(z.shape, randomData(z.shape.reduce((a, b) => a * b, 1), 100 + i))));
+  const timing = { warmup: 2, samples: 7, inner: 3 };
+  const dslCollect = await timeGpu(device, () => void collect.run(), timing);
+  const dslSample = await timeGpu(device, () => void sample.run(), timing);
+  collect.destroy();
+  sample.destroy();
+
+  // The hand-written kernels on the same p and K (a full ring: n ≥ K).
+  const state = createSwagState(device, p, K);
+  const theta = device.tensor([p], randomData(p, 1));
+  for (let i = 0; i < K; i++) await swagCollect(device, state, theta);
+  const kernelCollect = await timeGpu(device, async () => {
+    state.n = 25;
+    await swagCollect(device, state, theta);
+  }, timing);
+  let seed = 1;
+  const kernelSample = await timeGpu(device, async () => void (await swagSample(device, state, { seed: seed++ })).release(), timing);
+  for (const t of [theta, state.mean, state.sqMean, state.deviations, ...Object.values(stats)]) t.release();
+
+  return [
+    { name: 'compile.ms', value: median(times), unit: `ms (USE-Lite finetune, real sizes, ${sizes}: 4 graphs → ${kernels} kernels, ${steps} steps)` },
+    { name: 'compile.p', value: p, unit: 'adapter parameters (theta)' },
+    { name: 'swag.collect_ms', value: dslCollect.medianMs, unit: `ms (DSL, p ${p}, K ${K}, ${collectProgram.steps.length} steps)` },
+    { name: 'swag.sample_ms', value: dslSample.medianMs, unit: `ms (DSL, p ${p}, K ${K}, ${sampleProgram.steps.length} steps)` },
+    { name: 'swag.kernel.collect_ms', value: kernelCollect.medianMs, unit: 'ms (hand-written, 1 dispatch)' },
+    { name: 'swag.kernel.sample_ms', value: kernelSample.medianMs, unit: 'ms (hand-written, 1 dispatch, z drawn in-kernel)' },
+  ];
+}
