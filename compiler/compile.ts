@@ -1,0 +1,313 @@
+/**
+ * The driver: one `.swag` file in, everything `swaglet compile` writes out.
+ *
+ *     const r = compileSwag(text, 'examples/lora.swag', { dims: { r: 4 }, target: 'cpu' });
+ *     if (!r.ok) for (const d of r.diagnostics) process.stderr.write(d);
+ *     else { r.units[0].methods.forward; r.bindings; r.wgsl; r.ir; r.notes }
+ *
+ * Stages, in order: parse + check (diagnostics as `swaglet check` prints them) → choose entries
+ * (every finetune of the file; else every model; else every adapter; else every posterior; or the
+ * ones `entries` names) → lower each (sizes the entry declares but leaves unbound take the
+ * documented defaults in `DEFAULT_DIMS`, each reported as a note) → `runPipeline` per graph →
+ * `compileProgram` per graph → typed bindings, WGSL files, readable IR.
+ *
+ * Errors in the user's input come back as values (`ok: false`, formatted diagnostics), never as
+ * exceptions. The output is byte-stable: the same text and options give the same bytes.
+ * The compiler imports no runtime values; the live API (swaglet.ts) sits above both.
+ */
+import { generateBindings } from './emit/bindings.ts';
+import { type Program, compileProgram } from './emit/program.ts';
+import { printGraph, type Graph } from './ir/index.ts';
+import { type LoweredNetwork, type LoweredPosterior, type LowerRequest, formatLowerDiagnostic, lowerProgram } from './lower/index.ts';
+import { runPipeline } from './passes/pipeline.ts';
+import type { ScheduleLimits, Target } from './schedule/types.ts';
+import { formatDiagnostic } from './syntax/diagnostic.ts';
+import { checkSource } from './types/check.ts';
+import { dimSymbol, evalDim } from './types/dim.ts';
+import type { CheckedProgram, TypedDeclParam } from './types/typed-program.ts';
+
+/**
+ * Sizes an entry declares without binding them (no default, not given by a finetune, not in
+ * `dims`) take these values, each reported as a note: `out`/`in` (an adapter's linear shape),
+ * `r` (rank), `n` (rows), `b` (batch), `t` (sequence length), `p` (a posterior's parameter count).
+ * Any other unbound size is an error naming it.
+ */
+export const DEFAULT_DIMS: Readonly<Record<string, number>> = { out: 64, in: 64, r: 8, n: 16, b: 2, t: 16, p: 64 };
+
+export type EntryKind = 'adapter' | 'model' | 'finetune' | 'posterior';
+export type MethodName = 'forward' | 'backward' | 'collect' | 'sample';
+
+export interface CompileSwagOptions {
+  /** Entry names (adapters, models, finetunes, posteriors); default: see the module doc. */
+  entries?: readonly string[];
+  /** Sizes for every chosen entry; each entry takes the names it declares. */
+  dims?: Readonly<Record<string, number>>;
+  /** Default 'gpu'; 'cpu' for llvmpipe. */
+  target?: Target;
+  limits?: ScheduleLimits;
+  /** Run the fusion passes (default true). */
+  fuse?: boolean;
+  /** Where the generated bindings import the runtime from; default 'swaglet/runtime'. */
+  runtimeImport?: string;
+  /** Reads imported files; without it imports are reported as unavailable. */
+  readFile?: (path: string) => string | undefined;
+}
+
+export interface CompiledUnit {
+  /** The entry's name; the generated class's name. */
+  name: string;
+  kind: EntryKind;
+  /** Programs per method, in the order forward, backward, collect, sample (those that exist). */
+  methods: Partial<Record<MethodName, Program>>;
+  /** The simplified IR each program was compiled from. */
+  graphs: Partial<Record<MethodName, Graph>>;
+  network?: LoweredNetwork;
+  posterior?: LoweredPosterior;
+  /** Every size the request bound (given or defaulted), as sent to the lowering. */
+  dims: Record<string, number>;
+}
+
+export interface CompileSwagResult {
+  ok: boolean;
+  /** Formatted diagnostics (file:line:col, source line and caret where there is a place). */
+  diagnostics: string[];
+  /** `note: r unbound, using 8 (set with --dim r=N)` lines, one per defaulted size and entry. */
+  notes: string[];
+  units: CompiledUnit[];
+  /** The generated TypeScript module ('' when not ok). */
+  bindings: string;
+  /** One file per kernel: `wgsl/<unit>.<method>.<k>.wgsl`. */
+  wgsl: { path: string; text: string }[];
+  /** Readable IR per unit/method: `<unit>.<method>.ir`. */
+  ir: { path: string; text: string }[];
+}
+
+interface Entry {
+  kind: EntryKind;
+  name: string;
+}
+
+function failed(diagnostics: string[], notes: string[] = []): CompileSwagResult {
+  return { ok: false, diagnostics, notes, units: [], bindings: '', wgsl: [], ir: [] };
+}
+
+function allEntries(program: CheckedProgram): Entry[] {
+  return [
+    ...program.finetunes.map((d) => ({ kind: 'finetune' as const, name: d.name })),
+    ...program.models.map((d) => ({ kind: 'model' as const, name: d.name })),
+    ...program.adapters.map((d) => ({ kind: 'adapter' as const, name: d.name })),
+    ...program.posteriors.map((d) => ({ kind: 'posterior' as const, name: d.name })),
+  ];
+}
+
+/** The default entries: the file's own finetunes, else models, else adapters, else posteriors. */
+function defaultEntries(program: CheckedProgram, file: string): Entry[] {
+  const own = <T extends { span: { file: string } }>(xs: T[]) => xs.filter((x) => x.span.file === file);
+  const groups: Entry[][] = [
+    own(program.finetunes).map((d) => ({ kind: 'finetune', name: d.name })),
+    own(program.models).map((d) => ({ kind: 'model', name: d.name })),
+    own(program.adapters).map((d) => ({ kind: 'adapter', name: d.name })),
+    own(program.posteriors).map((d) => ({ kind: 'posterior', name: d.name })),
+  ];
+  return groups.find((g) => g.length > 0) ?? [];
+}
+
+const dimNames = (params: readonly TypedDeclParam[]) => params.filter((p) => p.kind === 'dim').map((p) => p.name);
+const unboundParams = (params: readonly TypedDeclParam[]) => params.filter((p) => p.kind === 'dim' && p.default === undefined).map((p) => p.name);
+
+interface Plan {
+  request: LowerRequest;
+  /** Names of `options.dims` this entry used. */
+  used: string[];
+  /** Names defaulted, with values. */
+  defaulted: [string, number][];
+  /** Names unbound with no default: the lowering will report them. */
+  bound: Record<string, number>;
+}
+
+/** The request for one entry: the given sizes it declares, defaults for the rest it leaves open. */
+function planEntry(program: CheckedProgram, entry: Entry, given: Readonly<Record<string, number>>): Plan {
+  const used: string[] = [];
+  const defaulted: [string, number][] = [];
+  const take = (known: readonly string[], open: readonly string[]): Record<string, number> => {
+    const out: Record<string, number> = {};
+    for (const k of known) {
+      if (given[k] !== undefined) {
+        out[k] = given[k]!;
+        if (!used.includes(k)) used.push(k);
+      }
+    }
+    for (const k of open) {
+      if (out[k] !== undefined || DEFAULT_DIMS[k] === undefined) continue;
+      out[k] = DEFAULT_DIMS[k]!;
+      defaulted.push([k, DEFAULT_DIMS[k]!]);
+    }
+    return out;
+  };
+  switch (entry.kind) {
+    case 'adapter': {
+      const a = program.adapters.find((x) => x.name === entry.name)!;
+      const outName = dimSymbol(a.target.out) ?? 'out';
+      const inName = dimSymbol(a.target.in) ?? 'in';
+      const params = dimNames(a.params);
+      const fnDims = (a.fns.find((f) => f.name === 'forward')?.dims ?? []).filter((d) => d !== outName && d !== inName && !params.includes(d));
+      const shape = take([outName, inName], [outName, inName]);
+      const dims = take([...params, ...fnDims], [...unboundParams(a.params), ...fnDims]);
+      const linear = { out: shape[outName] ?? DEFAULT_DIMS.out!, in: shape[inName] ?? DEFAULT_DIMS.in! };
+      return { request: { kind: 'adapter', name: a.name, linear, dims }, used, defaulted, bound: { ...shape, ...dims } };
+    }
+    case 'model': {
+      const m = program.models.find((x) => x.name === entry.name)!;
+      const params = dimNames(m.params);
+      const fnDims = (m.fns.find((f) => f.name === 'forward')?.dims ?? []).filter((d) => !params.includes(d));
+      const dims = take([...params, ...fnDims], [...unboundParams(m.params), ...fnDims]);
+      return { request: { kind: 'model', name: m.name, dims }, used, defaulted, bound: dims };
+    }
+    case 'finetune': {
+      const ft = program.finetunes.find((x) => x.name === entry.name)!;
+      const m = program.models.find((x) => x.name === ft.model);
+      const params = m ? dimNames(m.params) : [];
+      const fnDims = (m?.fns.find((f) => f.name === 'forward')?.dims ?? []).filter((d) => !params.includes(d));
+      const givenByFt = (name: string) => ft.dims[name] !== undefined && evalDim(ft.dims[name]!, {}) !== undefined;
+      const open = [...(m ? unboundParams(m.params) : []).filter((n) => !givenByFt(n)), ...fnDims];
+      const dims = take([...params, ...fnDims], open);
+      const post = ft.posterior ? program.posteriors.find((p) => p.name === ft.posterior!.name) : undefined;
+      const postDims = post ? take(dimNames(post.params).filter((n) => !params.includes(n) && !fnDims.includes(n)), []) : {};
+      const request: LowerRequest = { kind: 'finetune', name: ft.name, dims, ...(Object.keys(postDims).length ? { posterior: { dims: postDims } } : {}) };
+      return { request, used, defaulted, bound: { ...dims, ...postDims } };
+    }
+    case 'posterior': {
+      const p = program.posteriors.find((x) => x.name === entry.name)!;
+      const size = take(['p'], ['p']);
+      const dims = take(dimNames(p.params), unboundParams(p.params));
+      return { request: { kind: 'posterior', name: p.name, p: size.p!, dims }, used, defaulted, bound: { ...size, ...dims } };
+    }
+  }
+}
+
+function describeEntries(program: CheckedProgram): string {
+  const all = allEntries(program);
+  return all.length ? all.map((e) => `${e.kind} ${e.name}`).join(', ') : 'no adapters, models, finetunes or posteriors';
+}
+
+const METHOD_DOCS: Record<MethodName, string> = {
+  forward: 'the forward pass',
+  backward: 'the training step: the loss and its gradient wrt every parameter (`grad.<path>`)',
+  collect: 'adds the current parameters (theta) to the posterior statistics',
+  sample: 'draws parameters from the posterior, given standard normal noise',
+};
+
+/** Compiles one `.swag` source text. Never throws for problems in the input. */
+export function compileSwag(text: string, file = '<input>', options: CompileSwagOptions = {}): CompileSwagResult {
+  const checked = checkSource(text, file, options.readFile ? { readFile: options.readFile } : {});
+  const sources = (f: string) => checked.sources.get(f);
+  const errors = checked.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length > 0) return failed(checked.diagnostics.map((d) => formatDiagnostic(d, sources)));
+  const program = checked.program;
+
+  // Entries.
+  let entries: Entry[];
+  if (options.entries && options.entries.length > 0) {
+    const all = allEntries(program);
+    const unknown = options.entries.filter((n) => !all.some((e) => e.name === n));
+    if (unknown.length) return failed(unknown.map((n) => `${file}: error: no entry named '${n}'; the file has ${describeEntries(program)}\n`));
+    entries = [...new Set(options.entries)].map((n) => all.find((e) => e.name === n)!);
+  } else {
+    entries = defaultEntries(program, file);
+    if (entries.length === 0) return failed([`${file}: error: nothing to compile: the file declares no finetune, model, adapter or posterior\n`]);
+  }
+
+  // Requests.
+  const given = options.dims ?? {};
+  const plans = entries.map((e) => planEntry(program, e, given));
+  const usedAnywhere = new Set(plans.flatMap((p) => p.used));
+  const stray = Object.keys(given).filter((k) => !usedAnywhere.has(k));
+  if (stray.length) {
+    return failed(stray.map((k) => `${file}: error: --dim ${k}: no entry compiled (${entries.map((e) => e.name).join(', ')}) has a size named ${k}\n`));
+  }
+  const notes: string[] = [];
+  for (const [i, p] of plans.entries()) {
+    for (const [k, v] of p.defaulted) notes.push(`note: ${entries.length > 1 ? `${entries[i]!.name}: ` : ''}${k} unbound, using ${v} (set with --dim ${k}=N)`);
+  }
+
+  // Lower, simplify, compile.
+  const diagnostics: string[] = [];
+  const units: CompiledUnit[] = [];
+  const backend = { target: options.target ?? 'gpu', ...(options.limits ? { limits: options.limits } : {}), ...(options.fuse === false ? { fuse: false } : {}) } as const;
+  for (const [i, entry] of entries.entries()) {
+    const plan = plans[i]!;
+    const lowered = lowerProgram(program, plan.request);
+    if (!lowered.ok) {
+      for (const e of lowered.errors) {
+        diagnostics.push(e.span ? formatDiagnostic({ severity: 'error', message: e.message, span: e.span }, sources) : `${formatLowerDiagnostic(e)}\n`);
+      }
+      continue;
+    }
+    const raw: Partial<Record<MethodName, Graph>> = {};
+    if (lowered.network) {
+      raw.forward = lowered.network.forward;
+      if (lowered.network.training) raw.backward = lowered.network.training;
+    }
+    if (lowered.posterior) {
+      raw.collect = lowered.posterior.collect;
+      raw.sample = lowered.posterior.sample;
+    }
+    const graphs: Partial<Record<MethodName, Graph>> = {};
+    const methods: Partial<Record<MethodName, Program>> = {};
+    try {
+      for (const m of ['forward', 'backward', 'collect', 'sample'] as const) {
+        const g = raw[m];
+        if (!g) continue;
+        graphs[m] = runPipeline(g);
+        methods[m] = compileProgram(graphs[m]!, backend);
+      }
+    } catch (e) {
+      // Something the back end cannot do with this program: a compiler limitation or bug, still a value.
+      diagnostics.push(`${file}: error: compiling ${entry.name} failed: ${e instanceof Error ? e.message : String(e)}\n`);
+      continue;
+    }
+    units.push({
+      name: entry.name,
+      kind: entry.kind,
+      methods,
+      graphs,
+      ...(lowered.network ? { network: lowered.network } : {}),
+      ...(lowered.posterior ? { posterior: lowered.posterior } : {}),
+      dims: plan.bound,
+    });
+  }
+  if (diagnostics.length > 0) return failed(diagnostics, notes);
+
+  const runtimeImport = options.runtimeImport ?? 'swaglet/runtime';
+  const bindings = generateBindings({
+    source: file,
+    runtimeImport,
+    units: units.map((u) => ({
+      name: u.name,
+      doc: `${u.kind} ${u.name} from ${file}${Object.keys(u.dims).length ? ` (${Object.entries(u.dims).map(([k, v]) => `${k} = ${v}`).join(', ')})` : ''}.`,
+      methods: (Object.keys(u.methods) as MethodName[]).map((m) => ({ name: m, program: u.methods[m]!, doc: `Runs ${u.name}'s \`${m}\`: ${METHOD_DOCS[m]} (${u.methods[m]!.steps.length} kernel launches, one submit).` })),
+    })),
+  });
+  const wgsl: { path: string; text: string }[] = [];
+  const ir: { path: string; text: string }[] = [];
+  for (const u of units) {
+    for (const m of Object.keys(u.methods) as MethodName[]) {
+      const p = u.methods[m]!;
+      p.kernels.forEach((k, index) => {
+        wgsl.push({ path: `wgsl/${u.name}.${m}.${index}.wgsl`, text: `// ${u.name}.${m} kernel ${index} of ${p.kernels.length}, from ${file}\n// ${k.label.replace(/\n/g, '\n// ')}\n${k.wgsl.endsWith('\n') ? k.wgsl : `${k.wgsl}\n`}` });
+      });
+      ir.push({ path: `${u.name}.${m}.ir`, text: printGraph(u.graphs[m]!) });
+    }
+  }
+  return { ok: true, diagnostics: [], notes, units, bindings, wgsl, ir };
+}
+
+/** Every unit's IR as one readable text (what `--emit ir` prints and `<stem>.ir.txt` holds). */
+export function irText(result: CompileSwagResult): string {
+  return result.ir.map((f) => `# ${f.path.replace(/\.ir$/, '')}\n${f.text.endsWith('\n') ? f.text : `${f.text}\n`}`).join('\n');
+}
+
+/** Every kernel as one text (what `--emit wgsl` prints). */
+export function wgslText(result: CompileSwagResult): string {
+  return result.wgsl.map((f) => `// ===== ${f.path}\n${f.text}`).join('\n');
+}

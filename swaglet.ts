@@ -1,0 +1,98 @@
+/**
+ * swaglet's package entry (`import { compile } from 'swaglet'`): the live API. Compiles `.swag`
+ * source for a device and loads every unit on it, a thin untyped twin of the classes that
+ * `swaglet compile` generates:
+ *
+ *     const [lora] = await compile(text, { device, file: 'lora.swag', dims: { out: 8, in: 12 } });
+ *     const { y } = lora.forward({ x, W });
+ *     lora.destroy();
+ *
+ * It sits above the compiler and the runtime and imports both; the compiler imports no runtime
+ * values. Compilation problems throw one Error whose message is the formatted diagnostics.
+ */
+import { type CompileSwagOptions, type CompiledUnit, type MethodName, compileSwag } from './compiler/compile.ts';
+import type { ScheduleLimits } from './compiler/schedule/types.ts';
+import { type Device, type LoadedModule, type ProgramFeed, type SharedTensorInfo, type Tensor, loadModule } from './runtime/index.ts';
+
+export { type CompileSwagOptions, type CompileSwagResult, type CompiledUnit, DEFAULT_DIMS, compileSwag } from './compiler/compile.ts';
+
+export interface CompileOptions {
+  device: Device;
+  /** The file name diagnostics show; default '<input>'. */
+  file?: string;
+  entries?: readonly string[];
+  dims?: Readonly<Record<string, number>>;
+  /** Reads imported files (paths as the checker asks for them). */
+  readFile?: (path: string) => string | undefined;
+}
+
+export type Feeds = Readonly<Record<string, ProgramFeed>>;
+
+/** One compiled unit, loaded on the device. Methods it lacks throw a clear error. */
+export interface LiveUnit {
+  name: string;
+  kind: CompiledUnit['kind'];
+  module: LoadedModule<MethodName>;
+  /** The compiled unit: programs, simplified graphs, the lowering's tensors and theta layout. */
+  compiled: CompiledUnit;
+  /** Which methods it has. */
+  methods: MethodName[];
+  /** Every shared tensor (params, frozen, state): name, role, shape, dtype. */
+  tensors: readonly SharedTensorInfo[];
+  forward(feeds?: Feeds): Record<string, Tensor>;
+  backward(feeds?: Feeds): Record<string, Tensor>;
+  collect(feeds?: Feeds): Record<string, Tensor>;
+  sample(feeds?: Feeds): Record<string, Tensor>;
+  /** The trainable tensors, on the device. */
+  parameters(): Record<string, Tensor>;
+  tensor(name: string): Tensor;
+  set(name: string, data: ArrayLike<number>): void;
+  destroy(): void;
+}
+
+/** Compiles `source` for `device` (its target and limits) and loads every unit on it. */
+export async function compile(source: string, options: CompileOptions): Promise<LiveUnit[]> {
+  const { device } = options;
+  const swagOptions: CompileSwagOptions = {
+    target: device.report.isCpu ? 'cpu' : 'gpu',
+    limits: device.limits as unknown as ScheduleLimits,
+    ...(options.entries ? { entries: options.entries } : {}),
+    ...(options.dims ? { dims: options.dims } : {}),
+    ...(options.readFile ? { readFile: options.readFile } : {}),
+  };
+  const result = compileSwag(source, options.file ?? '<input>', swagOptions);
+  if (!result.ok) throw new Error(result.diagnostics.map((d) => (d.endsWith('\n') ? d : `${d}\n`)).join('').trimEnd());
+  const live: LiveUnit[] = [];
+  try {
+    for (const unit of result.units) live.push(await loadUnit(device, unit));
+  } catch (e) {
+    for (const u of live) u.destroy();
+    throw e;
+  }
+  return live;
+}
+
+async function loadUnit(device: Device, unit: CompiledUnit): Promise<LiveUnit> {
+  const module = await loadModule(device, unit.methods as Record<MethodName, NonNullable<CompiledUnit['methods'][MethodName]>>);
+  const methods = Object.keys(unit.methods) as MethodName[];
+  const run = (m: MethodName) => (feeds: Feeds = {}) => {
+    if (!unit.methods[m]) throw new Error(`${unit.name} has no ${m} (it has ${methods.join(', ')})`);
+    return module.run(m, feeds);
+  };
+  return {
+    name: unit.name,
+    kind: unit.kind,
+    module,
+    compiled: unit,
+    methods,
+    tensors: module.sharedInfo,
+    forward: run('forward'),
+    backward: run('backward'),
+    collect: run('collect'),
+    sample: run('sample'),
+    parameters: () => Object.fromEntries(module.sharedInfo.filter((t) => t.role === 'param').map((t) => [t.name, module.tensor(t.name)])),
+    tensor: (name) => module.tensor(name),
+    set: (name, data) => module.set(name, data),
+    destroy: () => module.destroy(),
+  };
+}
