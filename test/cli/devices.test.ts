@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { main } from '../../cli/main.ts';
+import { runCli } from '../helpers/cli.ts';
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { out: (t) => (out += t), err: (t) => (err += t) });
-  return { code, out, err };
-}
+const run = runCli;
 
 describe('swaglet devices', () => {
   it('lists the adapters and says which one it chose, as JSON', async () => {

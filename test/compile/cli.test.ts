@@ -6,18 +6,13 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { Project, ts } from 'ts-morph';
+import { strictDiagnostics } from '../helpers/typecheck.ts';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../../cli/main.ts';
+import { runCli } from '../helpers/cli.ts';
 import { compileSwag } from '../../compiler/compile.ts';
 import { readSourceFile } from '../../cli/commands/check.ts';
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { out: (t) => (out += t), err: (t) => (err += t) });
-  return { code, out, err };
-}
+const run = runCli;
 
 const tempDirs: string[] = [];
 afterAll(() => {
@@ -159,27 +154,11 @@ describe('swaglet compile', () => {
     const text = readFileSync(path, 'utf8');
     expect(text).toContain('export class MlpSwag {');
     for (const m of ['forward', 'backward', 'collect', 'sample']) expect(text).toContain(`  ${m}(feeds: `);
-    const project = new Project({
-      compilerOptions: {
-        strict: true,
-        target: ts.ScriptTarget.ES2022,
-        module: ts.ModuleKind.NodeNext,
-        moduleResolution: ts.ModuleResolutionKind.NodeNext,
-        allowImportingTsExtensions: true,
-        noEmit: true,
-        skipLibCheck: true,
-        types: ['node', '@webgpu/types'],
-        typeRoots: [resolve('node_modules/@types'), resolve('node_modules/@webgpu')],
-      },
-    });
     // And with the default import, 'swaglet/runtime', resolved through the package's own exports.
     const selfRef = join(outDir, 'mlp_classifier_selfref.ts');
     const plain = await run('compile', 'examples/mlp_classifier.swag', '--emit', 'ts', ...SMALL['mlp_classifier.swag']!);
     expect(plain.out).toContain("from 'swaglet/runtime'");
     writeFileSync(selfRef, plain.out);
-    for (const p of [path, selfRef]) project.addSourceFileAtPath(p);
-    project.resolveSourceFileDependencies();
-    const diagnostics = project.getPreEmitDiagnostics().filter((d) => [path, selfRef].includes(d.getSourceFile()?.getFilePath() ?? ''));
-    expect(project.formatDiagnosticsWithColorAndContext(diagnostics)).toBe('');
+    expect(strictDiagnostics([path, selfRef])).toBe('');
   });
 });

@@ -4,7 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { Project, ts } from 'ts-morph';
+import { strictDiagnostics } from '../helpers/typecheck.ts';
 import { describe, expect, it } from 'vitest';
 import { generateBindings, type BindingModuleSpec } from '../../compiler/emit/bindings.ts';
 import { compileProgram } from '../../compiler/emit/program.ts';
@@ -61,23 +61,7 @@ describe('generated TypeScript bindings', () => {
   it('type-check under --strict', () => {
     const runtime = relative(OUT_DIR, resolve('runtime/index.ts'));
     const path = writeModule('lora_typecheck.ts', generateBindings(spec(runtime)));
-    const project = new Project({
-      compilerOptions: {
-        strict: true,
-        target: ts.ScriptTarget.ES2022,
-        module: ts.ModuleKind.NodeNext,
-        moduleResolution: ts.ModuleResolutionKind.NodeNext,
-        allowImportingTsExtensions: true,
-        noEmit: true,
-        skipLibCheck: true,
-        types: ['node', '@webgpu/types'],
-        typeRoots: [resolve('node_modules/@types'), resolve('node_modules/@webgpu')],
-      },
-    });
-    project.addSourceFileAtPath(path);
-    project.resolveSourceFileDependencies();
-    const diagnostics = project.getPreEmitDiagnostics().filter((d) => d.getSourceFile()?.getFilePath() === path);
-    expect(project.formatDiagnosticsWithColorAndContext(diagnostics)).toBe('');
+    expect(strictDiagnostics([path])).toBe('');
   });
 
   it('run forward and backward on the device, matching the interpreter', async () => {
