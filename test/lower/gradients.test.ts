@@ -50,6 +50,18 @@ describe('training gradients match finite differences', () => {
     for (const [k, v] of Object.entries(errors)) expect(v, k).toBeLessThan(1e-6);
   });
 
+  it.each([
+    ['rslora.swag', 'RsLoRA', ['A', 'B']],
+    ['lora_fa.swag', 'LoraFA', ['B']],
+    ['vera.swag', 'VeRA', ['d', 'b']],
+  ])('%s: gradients of the trainable tensors only', (file, name, params) => {
+    const net = network(example(file), { kind: 'adapter', name, ...small, dims: { ...small.dims, r: 3 } });
+    // VeRA's b starts at zero; random values keep every gradient path alive.
+    const errors = fdErrors(net, feedsFor(net.training!, 40, { labels: labels(4, 5, 4) }));
+    expect(Object.keys(errors)).toEqual(params);
+    for (const [k, v] of Object.entries(errors)) expect(v, k).toBeLessThan(1e-6);
+  });
+
   it('DoRA: A, B and the magnitude m', () => {
     const net = network(example('dora.swag'), { kind: 'adapter', name: 'DoRA', ...small });
     const feeds = feedsFor(net.training!, 30, { labels: labels(4, 5, 3), m: uniform(5, 9, 0.5, 1.5) });
