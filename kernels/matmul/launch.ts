@@ -1,9 +1,9 @@
 import type { CompiledKernel, Device } from '../../runtime/device.ts';
 import { KernelError, ShapeError } from '../../runtime/errors.ts';
-import { ceilDiv, foldGrid } from '../../runtime/grid.ts';
+import { foldGrid } from '../../runtime/grid.ts';
 import type { Tensor } from '../../runtime/tensor.ts';
-import { type MatmulConfig, type MatmulShape, type MatmulTarget, configName, configProblem, defaultConfig, workgroupTile } from './config.ts';
-import { type MatmulParams, packMatmulParams } from './params.ts';
+import { type MatmulConfig, type MatmulShape, type MatmulTarget, configName, configProblem, defaultConfig } from './config.ts';
+import { matmulLaunch, packMatmulParams } from './params.ts';
 import { type ResolvedMatmul, resolveMatmul } from './shapes.ts';
 import { type MatmulVariant, variantKey } from './variant.ts';
 import { matmulKernelSpec } from './wgsl.ts';
@@ -146,31 +146,17 @@ export async function matmul(device: Device, args: MatmulArgs): Promise<Tensor> 
     concat: args.concat !== undefined && r.K2 > 0,
   });
   const kernel = await matmulKernel(device, config, variant);
-  const { rows, cols } = workgroupTile(config);
-  const params: MatmulParams = {
-    M: r.M,
-    N: r.N,
-    K: r.K,
-    K2: variant.concat ? r.K2 : 0,
-    batch: r.batch,
-    tilesN: ceilDiv(r.N, cols),
-    tilesM: ceilDiv(r.M, rows),
-    strideA: r.strideA,
-    strideB: r.strideB,
-    strideC: r.strideC,
-    strideA2: r.strideA2,
-    strideB2: r.strideB2,
+  const { params, groups } = matmulLaunch(r, config, variant, {
     alpha: args.alpha ?? 1,
     beta,
     concatScale: args.concat?.scale ?? 0,
     scale: args.epilogue?.scale ?? 1,
-  };
+  });
   const bindings: Tensor[] = [args.a, args.b];
   if (variant.concat) bindings.push(args.concat!.a2, args.concat!.b2);
   if (variant.biasN) bindings.push(args.bias!);
   if (variant.biasM) bindings.push(args.rowBias!);
   bindings.push(out);
-  const groups = params.tilesN * params.tilesM * params.batch;
   device.dispatch(kernel, [...bindings, packMatmulParams(params)], foldGrid(groups, device.limits.maxComputeWorkgroupsPerDimension));
   return out;
 }

@@ -1,4 +1,8 @@
+import { ceilDiv } from '../../runtime/grid.ts';
 import { type ParamField, packParams } from '../params.ts';
+import { type MatmulConfig, workgroupTile } from './config.ts';
+import type { ResolvedMatmul } from './shapes.ts';
+import type { MatmulVariant } from './variant.ts';
 
 /** Everything about one matmul call that is not compiled in: one pipeline serves all of these. */
 export interface MatmulParams {
@@ -41,4 +45,41 @@ export function packMatmulParams(p: MatmulParams): Uint8Array {
     u(p.strideB), u(p.strideC), u(p.strideA2), u(p.strideB2),
     f(p.alpha), f(p.beta), f(p.concatScale), f(p.scale),
   ]);
+}
+
+/** The scalars of a call that the uniform carries besides sizes. */
+export interface MatmulScalars {
+  alpha: number;
+  beta: number;
+  concatScale: number;
+  scale: number;
+}
+
+/**
+ * The uniform and the workgroup count of one launch: sizes and strides as resolved, tiles from
+ * the config's workgroup tile. One place for the launcher and the compiler's scheduler alike.
+ */
+export function matmulLaunch(
+  r: Pick<ResolvedMatmul, 'M' | 'N' | 'K' | 'K2' | 'batch' | 'strideA' | 'strideB' | 'strideC' | 'strideA2' | 'strideB2'>,
+  config: MatmulConfig,
+  variant: Pick<MatmulVariant, 'concat'>,
+  scalars: MatmulScalars,
+): { params: MatmulParams; groups: number } {
+  const { rows, cols } = workgroupTile(config);
+  const params: MatmulParams = {
+    M: r.M,
+    N: r.N,
+    K: r.K,
+    K2: variant.concat ? r.K2 : 0,
+    batch: r.batch,
+    tilesN: ceilDiv(r.N, cols),
+    tilesM: ceilDiv(r.M, rows),
+    strideA: r.strideA,
+    strideB: r.strideB,
+    strideC: r.strideC,
+    strideA2: r.strideA2,
+    strideB2: r.strideB2,
+    ...scalars,
+  };
+  return { params, groups: params.tilesN * params.tilesM * params.batch };
 }

@@ -53,7 +53,8 @@ describe('every example on the device', () => {
   it.each(examples)('examples/%s: every program matches the interpreter', async (file) => {
     const device = await testDevice();
     const path = `examples/${file}`;
-    const result = compileSwag(readFileSync(path, 'utf8'), path, { ...deviceOptions(device), dims: SIZES[file], readFile: readSourceFile });
+    const { target, limits } = deviceOptions(device);
+    const result = compileSwag(readFileSync(path, 'utf8'), path, { target, limits, dims: SIZES[file], readFile: readSourceFile });
     expect(result.diagnostics).toEqual([]);
     expect(result.units.length).toBeGreaterThan(0);
     for (const unit of result.units) {

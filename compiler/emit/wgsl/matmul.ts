@@ -3,13 +3,13 @@
  * the fused epilogue and a tile config into the library's spec and uniform, and writes each
  * activation as the single WGSL expression of `v` the library's epilogue hook takes.
  */
-import { type MatmulConfig, configName, workgroupTile } from '../../../kernels/matmul/config.ts';
+import { type MatmulConfig, configName } from '../../../kernels/matmul/config.ts';
 import { chooseVariant } from '../../../kernels/matmul/launch.ts';
-import { type MatmulParams, packMatmulParams } from '../../../kernels/matmul/params.ts';
+import { matmulLaunch, packMatmulParams } from '../../../kernels/matmul/params.ts';
 import type { ResolvedMatmul } from '../../../kernels/matmul/shapes.ts';
 import { variantKey } from '../../../kernels/matmul/variant.ts';
 import { matmulKernelSpec } from '../../../kernels/matmul/wgsl.ts';
-import { ceilDiv, foldGrid } from '../../../runtime/grid.ts';
+import { foldGrid } from '../../../runtime/grid.ts';
 import type { EmittedKernel } from './elementwise.ts';
 
 // Taylor series of tanh to x^17 for |v| < 0.4 (as kernels/elementwise's op_tanh): free of the
@@ -73,29 +73,16 @@ export function matmulKernel(dims: MatmulDims, e: MatmulEpilogue, config: Matmul
     activation: ACTIVATION_WGSL[e.activation] ?? '',
     concat: e.concat,
   });
-  const { rows, cols } = workgroupTile(config);
-  const params: MatmulParams = {
-    M: dims.M,
-    N: dims.N,
-    K: dims.K,
-    K2: e.concat ? dims.K2 : 0,
-    batch: dims.batch,
-    tilesN: ceilDiv(dims.N, cols),
-    tilesM: ceilDiv(dims.M, rows),
-    strideA: dims.strideA,
-    strideB: dims.strideB,
-    strideC: resolved.strideC,
-    strideA2: dims.strideA2,
-    strideB2: dims.strideB2,
+  const { params, groups } = matmulLaunch(resolved, config, variant, {
     alpha: e.alpha,
     beta: 0,
     concatScale: e.concat ? e.concatScale : 0,
     scale: e.scale,
-  };
+  });
   const spec = matmulKernelSpec(config, variant);
   return {
     spec: { ...spec, label: `${label} [${configName(config)}.${variantKey(variant)}]` },
     uniform: packMatmulParams(params),
-    workgroups: foldGrid(params.tilesN * params.tilesM * params.batch, maxWorkgroupsPerDimension),
+    workgroups: foldGrid(groups, maxWorkgroupsPerDimension),
   };
 }
