@@ -194,7 +194,7 @@ const METHOD_DOCS: Record<MethodName, string> = {
   forward: 'the forward pass',
   backward: 'the training step: the loss and its gradient wrt every parameter (`grad.<path>`)',
   collect: 'adds the current parameters (theta) to the posterior statistics',
-  sample: 'draws parameters from the posterior, given standard normal noise',
+  sample: 'draws parameters from the posterior; `seed` (i32) picks the standard normal draws, made on the device (Philox)',
 };
 
 /** Compiles one `.swag` source text. Never throws for problems in the input. */

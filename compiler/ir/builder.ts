@@ -221,6 +221,14 @@ export class GraphBuilder {
     return this.node('dropout', [x, seed], { p: options.p, stream: options.stream ?? 0 });
   }
 
+  /**
+   * Standard normals of `shape`, a deterministic function of (seed, stream, flat element index):
+   * `seed` is an i32 scalar operand, `stream` a static id separating draws under one seed.
+   */
+  randomNormal(seed: Value, shape: readonly number[], options: { stream?: number } = {}): Value {
+    return this.node('randomNormal', [seed], { shape: [...shape], stream: options.stream ?? 0 });
+  }
+
   // ---- contraction and reductions ----
 
   /** Batched matmul over the last two axes; leading axes broadcast. */

@@ -5,6 +5,7 @@
 import { IREvaluationError } from './errors.ts';
 import type { Attrs, DType, Shape } from './graph.ts';
 import { hashDropoutUniform, type DropoutUniform } from './dropoutMask.ts';
+import { hashNormal, type NormalGenerator } from './normalDraw.ts';
 import { evaluateBody, parseBody } from './fusedBody.ts';
 import { fusedMatmulOperands, fusedSoftmaxInput, type OpName } from './ops.ts';
 import { broadcastOffsets, stridedOffsets, stridesOf } from './shape.ts';
@@ -30,6 +31,8 @@ export interface OpApplication {
 export interface EvaluateOptions {
   /** The dropout mask generator (see dropoutMask.ts). */
   readonly dropoutUniform?: DropoutUniform;
+  /** The standard normal generator of `randomNormal` (see normalDraw.ts). */
+  readonly normal?: NormalGenerator;
 }
 
 type Evaluator = (inputs: readonly TypedTensor[], node: OpApplication, options: EvaluateOptions) => TensorData;
@@ -211,6 +214,14 @@ const EVALUATORS: { readonly [K in OpName]: Evaluator } = {
     const scale = 1 / (1 - p);
     const out = new Float64Array(x!.data.length);
     for (let i = 0; i < out.length; i++) out[i] = uniform(s, stream, i) >= p ? x!.data[i]! * scale : 0;
+    return out;
+  },
+  randomNormal: ([seed], node, options) => {
+    const stream = node.attrs.stream as number;
+    const normal = options.normal ?? hashNormal;
+    const s = seed!.data[0]!;
+    const out = new Float64Array(size(node.shape));
+    for (let i = 0; i < out.length; i++) out[i] = normal(s, stream, i);
     return out;
   },
 

@@ -113,6 +113,7 @@ export const GRADIENTS: { readonly [K in OpName]: GradientRule | null } = {
     b.dropout(grad, seed!, { p: node.attrs.p as number, stream: node.attrs.stream as number }),
     undefined,
   ],
+  randomNormal: null,
 
   matmul: ({ b, grad, node, inputs: [x, y], needs }) => {
     const transA = node.attrs.transA as boolean;

@@ -18,6 +18,8 @@ export { evaluateOp, geluTanh } from './evaluateOp.ts';
 export type { OpApplication, TypedTensor } from './evaluateOp.ts';
 export { hashDropoutUniform, lowbias32 } from './dropoutMask.ts';
 export type { DropoutUniform } from './dropoutMask.ts';
+export { hashNormal } from './normalDraw.ts';
+export type { NormalGenerator } from './normalDraw.ts';
 export { GRADIENTS } from './gradients.ts';
 export type { GradientContext, GradientRule } from './gradients.ts';
 export { differentiate, sumToShape } from './autodiff.ts';

@@ -10,6 +10,8 @@
  *   canonicalises, `verifyGraph` insists, so structurally equal nodes hash equal.
  * - Every extent is a positive integer: no zero-size tensors reach the GPU.
  * - `max`/`min` are elementwise; the reduction is `reduceMax`.
+ * - `randomNormal(seed) {shape, stream}` draws standard normals from an i32 scalar seed: an
+ *   elementwise op of its seed (so it fuses like dropout's mask) that has no gradient.
  */
 import { IRShapeError } from './errors.ts';
 import type { AttrValue, Attrs, DType, Shape } from './graph.ts';
@@ -26,7 +28,7 @@ export type OpName =
   // elementwise binary and comparisons
   | 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'pow'
   | 'gt' | 'ge' | 'lt' | 'le' | 'eq'
-  | 'select' | 'cast' | 'dropout'
+  | 'select' | 'cast' | 'dropout' | 'randomNormal'
   // contraction and reductions
   | 'matmul' | 'sum' | 'mean' | 'reduceMax'
   // layout
@@ -362,6 +364,17 @@ export const OPS: { readonly [K in OpName]: OpSpec } = {
       const p = attrs.p as number;
       if (!(p >= 0 && p < 1)) fail('dropout', inputs, `p = ${p} outside [0, 1)`);
       return { shape: inputs[0]!.shape, dtype: 'f32' };
+    },
+  },
+  randomNormal: {
+    kind: 'elementwise',
+    arity: 1,
+    attrs: { shape: { kind: 'ints', printed: false }, stream: { kind: 'int', default: 0 } },
+    infer: (inputs, attrs) => {
+      requireDType('randomNormal', inputs, 0, 'i32', 'seed');
+      if (inputs[0]!.shape.length !== 0) fail('randomNormal', inputs, 'seed must be a scalar');
+      if (!((attrs.stream as number) >= 0)) fail('randomNormal', inputs, `stream ${String(attrs.stream)} must be non-negative`);
+      return { shape: shapeAttr('randomNormal', inputs, attrs.shape!), dtype: 'f32' };
     },
   },
 

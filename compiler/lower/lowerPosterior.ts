@@ -9,8 +9,10 @@
  *   - `average(e)`: (n · old + e) / (n + 1), the running mean;
  *   - `last(K, e)`: row (n mod K) of the [K, ...] ring buffer becomes e, written as
  *     select(eq(iota, n mod K), broadcast(e), old).
- * - `sample`: inputs every statistic (state) and every noise draw (input, `z: normal` → [p],
- *   `z: normal[K]` → [K]); output `theta_sample` [p], the user's sample expression.
+ * - `sample`: inputs every statistic (state) and, when the rule draws noise, an i32 scalar `seed`
+ *   (input); output `theta_sample` [p], the user's sample expression. Draw k of the declaration
+ *   (`z: normal` → [p], `z: normal[K]` → [K]) is `randomNormal(seed) {shape, stream: k}`, so SWAG's
+ *   z1 is Philox stream 0 and z2 stream 1 of the seed, as in the hand-written kernels/swag.ts.
  */
 import { GraphBuilder, type Graph, type Value } from '../ir/index.ts';
 import type { Span as SourceSpan } from '../syntax/span.ts';
@@ -48,7 +50,7 @@ export interface LoweredPosterior {
   scalars: Record<string, number>;
   /** The statistics, in update order; each starts at zero. */
   stats: StatInfo[];
-  /** The standard normal draws the sampler reads. */
+  /** The standard normal draws of the sampler, in declaration order: draw k is stream k of `seed`. */
   noise: { name: string; shape: number[] }[];
   collect: Graph;
   sample: Graph;
@@ -185,9 +187,14 @@ function lowerSample(plan: PosteriorPlan, stats: StatInfo[], noise: { name: stri
   const statValues = new Map<string, Value>();
   decl.stats.forEach((s, i) => statValues.set(s.name, b.state(s.name, stats[i]!.shape, irSpan(s.span))));
   const noiseValues = new Map<string, Value>();
-  for (const z of noise) {
-    if (statValues.has(z.name)) throw new LowerError('bad-request', `the noise draw ${z.name} has the name of a statistic; rename it`, decl.span);
-    noiseValues.set(z.name, b.input(z.name, z.shape, { span }));
+  if (noise.length > 0) {
+    checkNames(decl, ['seed']);
+    const seed = b.input('seed', [], { dtype: 'i32', span });
+    b.span = span;
+    noise.forEach((z, stream) => {
+      if (statValues.has(z.name)) throw new LowerError('bad-request', `the noise draw ${z.name} has the name of a statistic; rename it`, decl.span);
+      noiseValues.set(z.name, b.randomNormal(seed, z.shape, { stream }));
+    });
   }
   const scope = new PosteriorScope(b, plan.env, plan, { stats: statValues, noise: noiseValues });
   const theta = lowerExpr(decl.sample, scope);

@@ -35,7 +35,7 @@ export interface ConstantFoldOptions {
 /** Ops that map filled operands to a filled result, computable from one element. */
 function foldsUniformly(op: Node['op']): boolean {
   const kind = OPS[op].kind;
-  return (kind === 'elementwise' && op !== 'dropout') || kind === 'layout' || kind === 'reduction';
+  return (kind === 'elementwise' && op !== 'dropout' && op !== 'randomNormal') || kind === 'layout' || kind === 'reduction';
 }
 
 export function foldConstants(g: Graph, options: ConstantFoldOptions = {}): Graph {
@@ -63,7 +63,7 @@ export function foldConstants(g: Graph, options: ConstantFoldOptions = {}): Grap
 
     // 1. Small constant subgraphs: evaluate.
     const known = src.every((n) => n.op === 'constant' || n.op === 'literal' || (n.op === 'iota' && numel(n.shape) <= maxElements));
-    if (known && node.op !== 'dropout' && numel(node.shape) <= maxElements && src.every((n) => numel(n.shape) <= maxElements)) {
+    if (known && node.op !== 'dropout' && node.op !== 'randomNormal' && numel(node.shape) <= maxElements && src.every((n) => numel(n.shape) <= maxElements)) {
       const inputs = src.map((n) => ({ shape: n.shape, dtype: n.dtype, data: evaluateOp(n, []) }));
       let data: TensorData | undefined;
       try {

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { readSourceFile } from '../../cli/commands/check.ts';
 import { compileSwag } from '../../compiler/compile.ts';
-import { philoxDropoutUniform } from '../../compiler/emit/wgsl/dropout.ts';
+import { philoxDropoutUniform, philoxNormal } from '../../compiler/emit/wgsl/dropout.ts';
 import { evaluate, numel, type Feed, type Graph } from '../../compiler/ir/index.ts';
 import { testDevice } from '../helpers/device.ts';
 import { maxRelError, rng } from '../helpers/random.ts';
@@ -63,7 +63,7 @@ describe('every example on the device', () => {
         // USE Lite saturates at ±1 (attention, tanh); smaller weights keep the comparison meaningful.
         const ranges = Object.fromEntries(graph.inputs.map((i) => [i.name, [-0.5, 0.5] as [number, number]]));
         const feeds = randomFeeds(graph, 7, given(graph, 3), ranges);
-        const want = evaluate(graph, feeds, { dropoutUniform: philoxDropoutUniform });
+        const want = evaluate(graph, feeds, { dropoutUniform: philoxDropoutUniform, normal: philoxNormal });
         const got = await runProgram(device, program!, feeds);
         expect(Object.keys(want).length, `${unit.name}.${method} has outputs`).toBeGreaterThan(0);
         for (const name of Object.keys(want)) {

@@ -1,6 +1,6 @@
 /** The f64 interpreter on small hand-computed cases. */
 import { describe, expect, it } from 'vitest';
-import { GraphBuilder, IREvaluationError, evaluate, hashDropoutUniform, type Feed, type Value } from '../../compiler/ir/index.ts';
+import { GraphBuilder, IREvaluationError, evaluate, hashDropoutUniform, hashNormal, printGraph, type Feed, type Value } from '../../compiler/ir/index.ts';
 
 /** Builds a one-output graph over inputs of the given shapes and runs it. */
 function run(
@@ -152,6 +152,36 @@ describe('dropout', () => {
     expect(Array.from(y.slice(0, 4))).toEqual([2, 0, 2, 0]);
     expect(hashDropoutUniform(1, 2, 3)).toBeGreaterThanOrEqual(0);
     expect(hashDropoutUniform(1, 2, 3)).toBeLessThan(1);
+  });
+});
+
+describe('randomNormal', () => {
+  function normalGraph(stream = 0) {
+    const b = new GraphBuilder();
+    const seed = b.input('seed', [], { dtype: 'i32' });
+    b.output('z', b.randomNormal(seed, [64, 64], { stream }));
+    return b.build();
+  }
+
+  it('prints with its stream, the shape in its type', () => {
+    expect(printGraph(normalGraph(2))).toContain('f32[64, 64] = randomNormal(%0) {stream: 2}');
+  });
+
+  it('draws standard normals: a deterministic function of seed, stream and index', () => {
+    const z = Array.from(evaluate(normalGraph(), { seed: [7] }).z!);
+    const mean = z.reduce((a, v) => a + v, 0) / z.length;
+    const variance = z.reduce((a, v) => a + (v - mean) ** 2, 0) / z.length;
+    expect(Math.abs(mean)).toBeLessThan(0.05);
+    expect(Math.abs(variance - 1)).toBeLessThan(0.06);
+    expect(z[5]).toBe(hashNormal(7, 0, 5));
+    expect(Array.from(evaluate(normalGraph(), { seed: [7] }).z!)).toEqual(z);
+    expect(Array.from(evaluate(normalGraph(), { seed: [8] }).z!)).not.toEqual(z);
+    expect(Array.from(evaluate(normalGraph(1), { seed: [7] }).z!)).not.toEqual(z);
+  });
+
+  it('takes a pluggable generator', () => {
+    const z = evaluate(normalGraph(3), { seed: [7] }, { normal: (seed, stream, i) => seed * 1000 + stream * 100 + i }).z!;
+    expect(Array.from(z.slice(0, 3))).toEqual([7300, 7301, 7302]);
   });
 });
 

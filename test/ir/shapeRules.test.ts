@@ -80,6 +80,16 @@ describe('elementwise shape rules', () => {
     expect(() => b.dropout(x, seed, { p: 1 })).toThrow(/p = 1 outside/);
     expect(() => b.dropout(x, b.input('s2', [2], { dtype: 'i32' }), { p: 0.1 })).toThrow(/seed must be a scalar/);
   });
+
+  it('randomNormal needs an i32 scalar seed and gives f32 of its shape attr', () => {
+    const b = new GraphBuilder();
+    const seed = b.input('seed', [], { dtype: 'i32' });
+    const z = b.randomNormal(seed, [4, 2], { stream: 1 });
+    expect([z.shape, z.dtype]).toEqual([[4, 2], 'f32']);
+    expect(() => b.randomNormal(b.input('s2', [2], { dtype: 'i32' }), [3])).toThrow(/seed must be a scalar/);
+    expect(() => b.randomNormal(b.input('f', []), [3])).toThrow(/seed must be i32/);
+    expect(() => b.randomNormal(seed, [0])).toThrow(/invalid shape attr/);
+  });
 });
 
 describe('matmul shape rule', () => {

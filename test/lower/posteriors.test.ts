@@ -3,7 +3,7 @@
  * and deviation ring, and sampling gives the SWAG / diagonal SWAG / SWA formulas.
  */
 import { describe, expect, it } from 'vitest';
-import { GraphBuilder, evaluate } from '../../compiler/ir/index.ts';
+import { GraphBuilder, evaluate, hashNormal } from '../../compiler/ir/index.ts';
 import { ringSlot } from '../../compiler/lower/index.ts';
 import { MLP_DIMS, example, lower, relErr, uniform } from './helpers.ts';
 
@@ -60,18 +60,22 @@ describe('SWAG collect', () => {
 
 describe('sampling', () => {
   const state = collectAll(swag());
-  const z1 = uniform(p, 7, -2, 2);
-  const z2 = uniform(K, 8, -2, 2);
+  // The noise is drawn in the graph from the seed: draw k is stream k, by the interpreter's generator.
+  const seed = 1234;
+  const draw = (n: number, stream: number) => Float64Array.from({ length: n }, (_, i) => hashNormal(seed, stream, i));
+  const z1 = draw(p, 0);
+  const z2 = draw(K, 1);
   const sigma = (scale: number, j: number) => Math.sqrt(scale) * Math.sqrt(Math.max(state.sq_mean![j]! - state.mean![j]! ** 2, 1e-30));
 
   it('SWAG: mean + √scale·σ⊙z1 + √(scale/(K−1))·Dᵀz2', () => {
     const post = swag();
-    expect(post.sample.inputs.map((i) => `${i.name}:${i.role}`)).toEqual(['mean:state', 'sq_mean:state', 'D:state', 'z1:input', 'z2:input']);
+    expect(post.sample.inputs.map((i) => `${i.name}:${i.role}`)).toEqual(['mean:state', 'sq_mean:state', 'D:state', 'seed:input']);
+    expect(post.sample.nodes.filter((n) => n.op === 'randomNormal').map((n) => [n.shape, n.attrs.stream])).toEqual([[[p], 0], [[K], 1]]);
     expect(post.noise).toEqual([
       { name: 'z1', shape: [p] },
       { name: 'z2', shape: [K] },
     ]);
-    const got = evaluate(post.sample, { ...state, z1, z2 }).theta_sample!;
+    const got = evaluate(post.sample, { ...state, seed: [seed] }).theta_sample!;
     const want = Float64Array.from({ length: p }, (_, j) => {
       let low = 0;
       for (let k = 0; k < K; k++) low += state.D![k * p + j]! * z2[k]!;
@@ -83,13 +87,15 @@ describe('sampling', () => {
   it('DiagSWAG: mean + √scale·σ⊙z, no low-rank part', () => {
     const post = lower(example('swag.swag'), { kind: 'posterior', name: 'DiagSWAG', p }).posterior!;
     expect(post.stats.map((s) => s.name)).toEqual(['mean', 'sq_mean']);
-    const got = evaluate(post.sample, { mean: state.mean!, sq_mean: state.sq_mean!, z: z1 }).theta_sample!;
+    expect(post.sample.inputs.map((i) => `${i.name}:${post.sample.nodes[i.node]!.dtype}`)).toEqual(['mean:f32', 'sq_mean:f32', 'seed:i32']);
+    const got = evaluate(post.sample, { mean: state.mean!, sq_mean: state.sq_mean!, seed: [seed] }).theta_sample!;
     expect(relErr(got, Float64Array.from({ length: p }, (_, j) => state.mean![j]! + sigma(1, j) * z1[j]!))).toBeLessThan(1e-12);
   });
 
   it('SWA: the mean, with no noise at all', () => {
     const post = lower(example('swag.swag'), { kind: 'posterior', name: 'SWA', p }).posterior!;
     expect(post.noise).toEqual([]);
+    expect(post.sample.inputs.map((i) => i.name)).toEqual(['mean']);
     expect(relErr(evaluate(post.sample, { mean: state.mean! }).theta_sample!, state.mean!)).toBeLessThan(1e-15);
   });
 });

@@ -1,7 +1,7 @@
 /** Compiles a model, runs it on the test device, and compares with the interpreter. */
 import { evaluate, type Feed } from '../../compiler/ir/index.ts';
 import { compileProgram, type CompileOptions } from '../../compiler/emit/program.ts';
-import { philoxDropoutUniform } from '../../compiler/emit/wgsl/dropout.ts';
+import { philoxDropoutUniform, philoxNormal } from '../../compiler/emit/wgsl/dropout.ts';
 import type { ScheduleLimits, Target } from '../../compiler/schedule/types.ts';
 import { loadProgram, type Device, type Program } from '../../runtime/index.ts';
 import { maxRelError } from '../helpers/random.ts';
@@ -28,7 +28,7 @@ export async function runProgram(device: Device, program: Program, feeds: Record
 /** The model's feeds for a seed, the interpreter's outputs (Philox dropout), and the GPU's. */
 export async function compare(device: Device, model: Model, options: CompileOptions, seed = 1) {
   const feeds = randomFeeds(model.graph, seed, model.given, model.ranges);
-  const want = evaluate(model.graph, feeds, { dropoutUniform: philoxDropoutUniform });
+  const want = evaluate(model.graph, feeds, { dropoutUniform: philoxDropoutUniform, normal: philoxNormal });
   const program = compileProgram(model.graph, options);
   const got = await runProgram(device, program, feeds);
   const errors: Record<string, number> = {};

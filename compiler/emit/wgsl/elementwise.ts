@@ -4,7 +4,7 @@
  * Every value in the body is computed at "the output element", seen through the index remaps
  * between it and the root: numpy broadcasting, broadcastTo, transpose, slice and size-1 reshapes
  * all map output coordinates affinely to a node's own coordinates. So every memory access — an
- * operand read, a dropout element index, an iota coordinate, a literal lookup — is
+ * operand read, a dropout or randomNormal element index, an iota coordinate, a literal lookup — is
  * `offset + Σ c_d · stride_d` over the output coordinates c. Those affine forms are collected
  * first, the output's axes are merged wherever every form allows (a same-shape chain becomes
  * 1-D), and the kernel reads `in_k[i]` directly where a form is the identity. A node reached
@@ -19,7 +19,7 @@ import { helpersFor, renderBinary, renderUnary, type BinaryOp, type UnaryOp } fr
 import { ceilDiv, foldGrid } from '../../../runtime/grid.ts';
 import type { BindingKind, KernelSpec } from '../../../runtime/kernel.ts';
 import { inferBody, numel, printBody, type BodyArg, type FusedBody, type TypeInfo } from '../../ir/index.ts';
-import { DROPOUT_WGSL, dropoutThreshold } from './dropout.ts';
+import { DROPOUT_BITS_WGSL, PHILOX_HELPER_WGSL, RANDOM_NORMAL_WGSL, dropoutThreshold } from './dropout.ts';
 
 export const ELEMENTWISE_WORKGROUP = 256;
 
@@ -139,6 +139,7 @@ export function bodyFunction(body: FusedBody, operands: readonly TypeInfo[], opt
   const memo = new Map<string, { expr: string; type: WgslType }>();
   let temp = 0;
   let usesDropout = false;
+  let usesNormal = false;
   const bind = (expr: string, type: WgslType, key: string): { expr: string; type: WgslType } => {
     const name = `v${temp++}`;
     statements.push(`let ${name}: ${type} = ${expr};`);
@@ -233,6 +234,12 @@ export function bodyFunction(body: FusedBody, operands: readonly TypeInfo[], opt
         const keep = `(dropout_bits(${idx(k)}, ${ins.attrs.stream as number}u, ${seed}) >> 9u) >= ${dropoutThreshold(p)}u`;
         return bind(`select(0.0, ${x} * ${f32Literal(1 / (1 - p))}, ${keep})`, 'f32', key);
       }
+      case 'randomNormal': {
+        usesNormal = true;
+        const seed = arg(0).expr;
+        const k = flatForm(t.shape, map);
+        return bind(`random_normal(${idx(k)}, ${ins.attrs.stream as number}u, ${seed})`, 'f32', key);
+      }
       default: {
         if (UNARY.has(ins.op)) return bind(renderUnary(ins.op as UnaryOp, arg(0).expr), 'f32', key);
         if (BINARY.has(ins.op)) return bind(renderBinary(ins.op as BinaryOp, arg(0).expr, arg(1).expr), 'f32', key);
@@ -290,7 +297,9 @@ export function bodyFunction(body: FusedBody, operands: readonly TypeInfo[], opt
   const signature = `fn ${options.name}(i: u32${options.provided !== undefined ? ', s: f32' : ''}) -> ${result.dtype}`;
   const fnText = `// ${printBody(body)}\n${signature} {\n${lines.map((l) => `  ${l}`).join('\n')}\n}`;
   const helpers = [...moduleScope, ...helpersFor(fnText).map((h) => h.trim())];
-  if (usesDropout) helpers.push(DROPOUT_WGSL);
+  if (usesDropout || usesNormal) helpers.push(PHILOX_HELPER_WGSL);
+  if (usesDropout) helpers.push(DROPOUT_BITS_WGSL);
+  if (usesNormal) helpers.push(RANDOM_NORMAL_WGSL);
   const arrays = operands
     .map((t, k) => ({ name: arrayName(k), dtype: t.dtype, operand: k }))
     .filter((a) => a.operand !== options.provided);
