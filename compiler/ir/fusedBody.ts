@@ -12,6 +12,7 @@
  *   exactly what the ops it replaced computed (the interpreter gives bit-identical results).
  */
 import { IRShapeError } from './errors.ts';
+import { formatAttr, formatNumber } from './formatAttr.ts';
 import { evaluateOp, type EvaluateOptions, type TensorData, type TypedTensor } from './evaluateOp.ts';
 import type { AttrValue, Attrs } from './graph.ts';
 import { OPS, attrMatchesKind, isOpName, type OpName, type TypeInfo } from './ops.ts';
@@ -38,17 +39,6 @@ export function isBodyOp(op: OpName): boolean {
 
 function bodyError(detail: string, operands: readonly TypeInfo[] = []): IRShapeError {
   return new IRShapeError('fusedElementwise', operands.map((t) => t.shape), detail);
-}
-
-function formatNumber(n: number): string {
-  return Object.is(n, -0) ? '-0' : String(n);
-}
-
-function formatAttr(v: AttrValue): string {
-  if (typeof v === 'number') return formatNumber(v);
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (typeof v === 'boolean') return String(v);
-  return `[${v.map(formatNumber).join(', ')}]`;
 }
 
 function formatArg(a: BodyArg): string {

@@ -8,19 +8,9 @@
  * Attrs equal to their default, and attrs the type already shows (a reshape's shape), are omitted.
  */
 import { formatShape, formatSpan } from './errors.ts';
+import { formatAttr } from './formatAttr.ts';
 import type { AttrValue, Graph, Node } from './graph.ts';
 import { OPS } from './ops.ts';
-
-function formatNumber(n: number): string {
-  return Object.is(n, -0) ? '-0' : String(n);
-}
-
-function formatAttr(v: AttrValue): string {
-  if (typeof v === 'number') return formatNumber(v);
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (typeof v === 'boolean') return String(v);
-  return `[${v.map(formatNumber).join(', ')}]`;
-}
 
 function sameAttr(a: AttrValue, b: AttrValue): boolean {
   return JSON.stringify(a) === JSON.stringify(b);

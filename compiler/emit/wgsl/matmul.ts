@@ -28,20 +28,11 @@ export const ACTIVATION_WGSL: Readonly<Record<string, string>> = {
   tanh: `select(sign(v) * (1.0 - 2.0 / (exp(2.0 * min(abs(v), 20.0)) + 1.0)), ${TANH_SMALL}, abs(v) < 0.4)`,
 };
 
-/** Sizes of one matmul launch after batch handling (see compiler/schedule/lowerMatmul.ts). */
-export interface MatmulDims {
-  M: number;
-  N: number;
-  K: number;
-  /** Inner dimension of the concatenated pair, 0 without one. */
-  K2: number;
-  batch: number;
-  /** Per-operand batch strides in elements; 0 broadcasts one matrix. */
-  strideA: number;
-  strideB: number;
-  strideA2: number;
-  strideB2: number;
-}
+/**
+ * Sizes and per-operand batch strides of one matmul launch after batch handling (see
+ * compiler/schedule/lowerMatmul.ts): the library's resolved sizes, less what this file derives.
+ */
+export type MatmulDims = Omit<ResolvedMatmul, 'strideC' | 'outShape'>;
 
 export interface MatmulEpilogue {
   transA: boolean;
