@@ -10,7 +10,7 @@ import type { KernelSpec } from '../../runtime/kernel.ts';
 import type { Tensor } from '../../runtime/tensor.ts';
 import { packParams } from '../params.ts';
 import { MAX_LOOP_ITERATIONS_PER_INVOCATION } from '../limits.ts';
-import { type RowStrategy, planRows, rowKernelWgsl, rowsAndCols } from './rows.ts';
+import { type RowStrategy, cachedSpec, planRows, rowKernelWgsl, rowsAndCols } from './rows.ts';
 import { dispatchRows, rowTarget } from './softmax.ts';
 
 const LABEL_PROLOGUE = ['let label = labels[row];', 'let valid = label >= 0i && u32(label) < params.cols;'].join('\n');
@@ -116,16 +116,6 @@ fn main(@builtin(local_invocation_index) lid: u32) {
 `;
 }
 
-const specCache = new Map<string, KernelSpec>();
-
-function cached(key: string, make: () => KernelSpec): KernelSpec {
-  let spec = specCache.get(key);
-  if (!spec) {
-    spec = make();
-    specCache.set(key, spec);
-  }
-  return spec;
-}
 
 function checkLabels(logits: Tensor, labels: Tensor): { rows: number; cols: number } {
   if (logits.dtype !== 'f32') throw new ShapeError(`cross-entropy: logits must be f32, got ${logits}`);
@@ -143,7 +133,7 @@ function checkLabels(logits: Tensor, labels: Tensor): { rows: number; cols: numb
 
 async function labelReduce(device: Device, mode: 'mean' | 'count', labels: Tensor, losses: Tensor | undefined, rows: number, cols: number): Promise<Tensor> {
   const kernel = await device.kernel(
-    cached(`reduce|${mode}`, () => ({
+    cachedSpec(`cross_entropy|reduce|${mode}`, () => ({
       label: `cross_entropy.${mode}`,
       wgsl: labelReduceWgsl(mode),
       bindings: mode === 'mean' ? ['read', 'read', 'read_write', 'uniform'] : ['read', 'read_write', 'uniform'],
@@ -168,7 +158,7 @@ export async function crossEntropy(device: Device, logits: Tensor, labels: Tenso
   if (rows > 0 && cols > 0) {
     const strategy = options.strategy ?? planRows(rows, cols, 1, rowTarget(device));
     const kernel = await device.kernel(
-      cached(`forward|${strategy}`, () => ({ label: `cross_entropy.${strategy}`, wgsl: crossEntropyWgsl(strategy), bindings: ['read', 'read', 'read_write', 'uniform'] })),
+      cachedSpec(`cross_entropy|forward|${strategy}`, () => ({ label: `cross_entropy.${strategy}`, wgsl: crossEntropyWgsl(strategy), bindings: ['read', 'read', 'read_write', 'uniform'] })),
     );
     device.dispatch(kernel, [logits, labels, losses, packParams([{ u32: rows }, { u32: cols }])], dispatchRows(device, strategy, rows));
   } else if (rows > 0) {
@@ -199,7 +189,7 @@ export async function crossEntropyBackward(device: Device, logits: Tensor, label
   const count = await labelReduce(device, 'count', labels, undefined, rows, cols);
   const strategy = options.strategy ?? planRows(rows, cols, 2, rowTarget(device));
   const kernel = await device.kernel(
-    cached(`backward|${strategy}|${Boolean(upstream)}`, () => ({
+    cachedSpec(`cross_entropy|backward|${strategy}|${Boolean(upstream)}`, () => ({
       label: `cross_entropy_backward.${strategy}`,
       wgsl: crossEntropyBackwardWgsl(strategy, Boolean(upstream)),
       bindings: upstream ? ['read', 'read', 'read', 'read', 'read_write', 'uniform'] : ['read', 'read', 'read', 'read_write', 'uniform'],

@@ -4,6 +4,7 @@
  * Two kernel shapes, chosen by `planRows`: a loop per row, or a workgroup per row whose
  * invocations take strided columns and combine partials in a shared-memory tree.
  */
+import type { KernelSpec } from '../../runtime/kernel.ts';
 import { LimitError, ShapeError, formatShape } from '../../runtime/errors.ts';
 import { broadcastStrides, collapseLayout } from '../elementwise/broadcast.ts';
 import { FLAT_WORKGROUP_WGSL, type ParamField } from '../params.ts';
@@ -192,4 +193,16 @@ export function rowsAndCols(shape: readonly number[]): { rows: number; cols: num
   if (shape.length === 0) throw new ShapeError('a row operation needs a tensor of rank ≥ 1, got a scalar');
   const cols = shape[shape.length - 1]!;
   return { rows: shape.slice(0, -1).reduce((p, d) => p * d, 1), cols };
+}
+
+const specCache = new Map<string, KernelSpec>();
+
+/** A row kernel's spec, built once per key: the WGSL text is the same for every call of a config. */
+export function cachedSpec(key: string, make: () => KernelSpec): KernelSpec {
+  let spec = specCache.get(key);
+  if (!spec) {
+    spec = make();
+    specCache.set(key, spec);
+  }
+  return spec;
 }

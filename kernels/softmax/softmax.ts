@@ -10,7 +10,7 @@ import type { BindingKind, KernelSpec } from '../../runtime/kernel.ts';
 import type { DType, Tensor } from '../../runtime/tensor.ts';
 import { type ParamField, packParams } from '../params.ts';
 import {
-  ROW_THREAD_WORKGROUP, type RowOperandLayout, type RowStrategy, planRows, rowKernelWgsl, rowOffsetWgsl, rowOperandFields,
+  ROW_THREAD_WORKGROUP, type RowOperandLayout, cachedSpec, type RowStrategy, planRows, rowKernelWgsl, rowOffsetWgsl, rowOperandFields,
   rowOperandLayout, rowOperandValues, rowsAndCols,
 } from './rows.ts';
 
@@ -65,19 +65,9 @@ export function softmaxWgsl(config: SoftmaxConfig): string {
   });
 }
 
-const specCache = new Map<string, KernelSpec>();
-
-function cached(key: string, make: () => KernelSpec): KernelSpec {
-  let spec = specCache.get(key);
-  if (!spec) {
-    spec = make();
-    specCache.set(key, spec);
-  }
-  return spec;
-}
 
 export function softmaxSpec(config: SoftmaxConfig): KernelSpec {
-  return cached(JSON.stringify(config), () => {
+  return cachedSpec(`softmax|${JSON.stringify(config)}`, () => {
     const bindings: BindingKind[] = ['read'];
     if (config.maskRank) bindings.push('read');
     if (config.keep !== 'none') bindings.push('read');
@@ -173,7 +163,7 @@ export async function softmaxBackward(device: Device, y: Tensor, dy: Tensor, opt
   const dx = device.empty(y.shape);
   if (rows === 0 || cols === 0) return dx;
   const strategy = options.strategy ?? planRows(rows, cols, 2, rowTarget(device));
-  const spec = cached(`backward|${strategy}`, () => ({
+  const spec = cachedSpec(`softmax|backward|${strategy}`, () => ({
     label: `softmax_backward.${strategy}`,
     wgsl: softmaxBackwardWgsl(strategy),
     bindings: ['read', 'read', 'read_write', 'uniform'],
