@@ -6,7 +6,6 @@
  */
 import type { Device } from '../../runtime/device.ts';
 import { LimitError, ShapeError, formatShape } from '../../runtime/errors.ts';
-import type { KernelSpec } from '../../runtime/kernel.ts';
 import type { Tensor } from '../../runtime/tensor.ts';
 import { packParams } from '../params.ts';
 import { MAX_LOOP_ITERATIONS_PER_INVOCATION } from '../limits.ts';
