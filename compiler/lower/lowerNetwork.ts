@@ -68,12 +68,18 @@ export function buildForward(plan: NetworkPlan, options: { dropout: boolean }): 
   return { builder: b, y, seed: seed !== undefined };
 }
 
+/** The graphs of a network and what a caller needs to feed them. */
 export interface NetworkGraphs {
+  /** Inputs: data (`input`), params (`param`), frozen (`frozen`), `seed` with forwardDropout; output `y`. */
   forward: Graph;
+  /** True when `forward` has the i32 scalar input `seed`. */
   forwardSeed: boolean;
+  /** Forward with dropout, `loss`, and `grad.<path>` per param. Absent with loss 'none'. */
   training?: Graph;
+  /** True when `training` has the `seed` input (some dropout with p > 0). */
   trainingSeed: boolean;
   loss?: LossSpec;
+  /** The loss's data input (`labels` i32, `target` or `cotangent` f32). */
   lossInput?: LossInput;
 }
 

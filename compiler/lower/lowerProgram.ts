@@ -10,7 +10,7 @@
  * batch, model sizes without defaults) or overrides (small sizes for tests). Problems with sizes
  * or the request come back as `errors` (with spans where they have a place), never as exceptions.
  */
-import { IRError, type DType, type Graph } from '../ir/index.ts';
+import { IRError, type DType } from '../ir/index.ts';
 import type { Span as SourceSpan } from '../syntax/span.ts';
 import type { CheckedProgram } from '../types/typed-program.ts';
 import { type BoundDim, checkRequestSizes } from './bindDims.ts';
@@ -18,9 +18,9 @@ import { type LowerDiagnostic, LowerError } from './errors.ts';
 import { type AdapterRequest, checkKnownNames, planAdapter } from './lowerAdapter.ts';
 import { type InitGraph, lowerInitExpr } from './lowerInit.ts';
 import { type FinetuneRequest, type ModelRequest, findFinetune, planFinetune, planModel } from './lowerModel.ts';
-import { lowerNetworkGraphs } from './lowerNetwork.ts';
+import { type NetworkGraphs, lowerNetworkGraphs } from './lowerNetwork.ts';
 import { type LoweredPosterior, type PosteriorRequest, lowerPosterior, planPosterior } from './lowerPosterior.ts';
-import { DEFAULT_LOSS, type LossInput, type LossSpec } from './loss.ts';
+import { DEFAULT_LOSS, type LossSpec } from './loss.ts';
 import type { NetworkPlan } from './plan.ts';
 import { type ThetaLayout, thetaLayout } from './theta.ts';
 
@@ -62,24 +62,13 @@ export interface DataInput {
   dtype: DType;
 }
 
-export interface LoweredNetwork {
+export interface LoweredNetwork extends NetworkGraphs {
   kind: 'adapter' | 'model' | 'finetune';
   name: string;
   /** The entry fn. */
   fn: string;
   /** Every size of the root declaration and the entry fn, with where its value came from. */
   dims: Record<string, BoundDim>;
-  /** Inputs: data (`input`), params (`param`), frozen (`frozen`), `seed` with forwardDropout; output `y`. */
-  forward: Graph;
-  /** True when `forward` has the i32 scalar input `seed`. */
-  forwardSeed: boolean;
-  /** Forward with dropout, `loss`, and `grad.<path>` per param. Absent with loss 'none'. */
-  training?: Graph;
-  /** True when `training` has the `seed` input (some dropout with p > 0). */
-  trainingSeed: boolean;
-  loss?: LossSpec;
-  /** The loss's data input (`labels` i32, `target` or `cotangent` f32). */
-  lossInput?: LossInput;
   /** The entry fn's arguments, the data inputs of both graphs. */
   data: DataInput[];
   /** Every tensor: params in theta order, then frozen ones. */
@@ -109,12 +98,7 @@ function lowerNetwork(plan: NetworkPlan, options: NetworkOptions): LoweredNetwor
     name: plan.name,
     fn: plan.fn.name,
     dims: plan.fnEnv.entries(),
-    forward: graphs.forward,
-    forwardSeed: graphs.forwardSeed,
-    ...(graphs.training ? { training: graphs.training } : {}),
-    trainingSeed: graphs.trainingSeed,
-    ...(graphs.loss ? { loss: graphs.loss } : {}),
-    ...(graphs.lossInput ? { lossInput: graphs.lossInput } : {}),
+    ...graphs,
     data: plan.data.map((d) => ({ name: d.name, shape: d.shape, dtype: d.dtype })),
     tensors,
     theta,
