@@ -24,6 +24,10 @@ export interface CompileOptions {
   dims?: Readonly<Record<string, number>>;
   /** Reads imported files (paths as the checker asks for them). */
   readFile?: (path: string) => string | undefined;
+  /** Also compile `dropoutForward` (MC dropout). */
+  dropoutForward?: boolean;
+  /** Compile a `prefix` method and cut the other methods at the frozen prefix it caches. */
+  splitFrozenPrefix?: boolean;
 }
 
 export type Feeds = Readonly<Record<string, ProgramFeed>>;
@@ -39,7 +43,11 @@ export interface LiveUnit {
   methods: MethodName[];
   /** Every shared tensor (params, frozen, state): name, role, shape, dtype. */
   tensors: readonly SharedTensorInfo[];
+  /** With `splitFrozenPrefix`: the per-example `cache.<k>` tensors from the data inputs. */
+  prefix(feeds?: Feeds): Record<string, Tensor>;
   forward(feeds?: Feeds): Record<string, Tensor>;
+  /** With `dropoutForward`: the forward pass with dropout on (`seed` picks the masks). */
+  dropoutForward(feeds?: Feeds): Record<string, Tensor>;
   backward(feeds?: Feeds): Record<string, Tensor>;
   collect(feeds?: Feeds): Record<string, Tensor>;
   sample(feeds?: Feeds): Record<string, Tensor>;
@@ -59,6 +67,8 @@ export async function compile(source: string, options: CompileOptions): Promise<
     ...(options.entries ? { entries: options.entries } : {}),
     ...(options.dims ? { dims: options.dims } : {}),
     ...(options.readFile ? { readFile: options.readFile } : {}),
+    ...(options.dropoutForward ? { dropoutForward: true } : {}),
+    ...(options.splitFrozenPrefix ? { splitFrozenPrefix: true } : {}),
   };
   const result = compileSwag(source, options.file ?? '<input>', swagOptions);
   if (!result.ok) throw new Error(result.diagnostics.map((d) => (d.endsWith('\n') ? d : `${d}\n`)).join('').trimEnd());
@@ -86,7 +96,9 @@ async function loadUnit(device: Device, unit: CompiledUnit): Promise<LiveUnit> {
     compiled: unit,
     methods,
     tensors: module.sharedInfo,
+    prefix: run('prefix'),
     forward: run('forward'),
+    dropoutForward: run('dropoutForward'),
     backward: run('backward'),
     collect: run('collect'),
     sample: run('sample'),

@@ -20,6 +20,7 @@ import { type Program, compileProgram } from './emit/program.ts';
 import { printGraph, type Graph } from './ir/index.ts';
 import { type LoweredNetwork, type LoweredPosterior, type LowerRequest, formatLowerDiagnostic, lowerProgram } from './lower/index.ts';
 import { runPipeline } from './passes/pipeline.ts';
+import { type CachedValue, splitFrozenPrefix } from './passes/splitFrozenPrefix.ts';
 import type { ScheduleLimits, Target } from './schedule/types.ts';
 import { formatDiagnostic } from './syntax/diagnostic.ts';
 import { checkSource } from './types/check.ts';
@@ -35,7 +36,10 @@ import type { CheckedProgram, TypedDeclParam } from './types/typed-program.ts';
 export const DEFAULT_DIMS: Readonly<Record<string, number>> = { out: 64, in: 64, r: 8, n: 16, b: 2, t: 16, p: 64 };
 
 export type EntryKind = 'adapter' | 'model' | 'finetune' | 'posterior';
-export type MethodName = 'forward' | 'backward' | 'collect' | 'sample';
+export type MethodName = 'prefix' | 'forward' | 'dropoutForward' | 'backward' | 'collect' | 'sample';
+
+/** Methods in the order units list them. */
+export const METHOD_ORDER: readonly MethodName[] = ['prefix', 'forward', 'dropoutForward', 'backward', 'collect', 'sample'];
 
 export interface CompileSwagOptions {
   /** Entry names (adapters, models, finetunes, posteriors); default: see the module doc. */
@@ -51,6 +55,14 @@ export interface CompileSwagOptions {
   runtimeImport?: string;
   /** Reads imported files; without it imports are reported as unavailable. */
   readFile?: (path: string) => string | undefined;
+  /** Also compile `dropoutForward`: the forward pass with the training dropout on (MC dropout). */
+  dropoutForward?: boolean;
+  /**
+   * Cut networks at their frozen prefix (see `splitFrozenPrefix`): a `prefix` method computes the
+   * per-example `cache.<k>` tensors from the data inputs, and `forward`, `dropoutForward` and
+   * `backward` read those instead of recomputing the frozen layers.
+   */
+  splitFrozenPrefix?: boolean;
 }
 
 export interface CompiledUnit {
@@ -61,6 +73,8 @@ export interface CompiledUnit {
   methods: Partial<Record<MethodName, Program>>;
   /** The simplified IR each program was compiled from. */
   graphs: Partial<Record<MethodName, Graph>>;
+  /** With `splitFrozenPrefix`: what `prefix` outputs and the other methods read. */
+  cached?: CachedValue[];
   network?: LoweredNetwork;
   posterior?: LoweredPosterior;
   /** Every size the request bound (given or defaulted), as sent to the lowering. */
@@ -191,6 +205,8 @@ function describeEntries(program: CheckedProgram): string {
 }
 
 const METHOD_DOCS: Record<MethodName, string> = {
+  prefix: 'the frozen prefix: the per-example `cache.<k>` tensors the other methods read',
+  dropoutForward: 'the forward pass with training dropout on; `seed` (i32) picks the masks (MC dropout)',
   forward: 'the forward pass',
   backward: 'the training step: the loss and its gradient wrt every parameter (`grad.<path>`)',
   collect: 'adds the current parameters (theta) to the posterior statistics',
@@ -246,6 +262,10 @@ export function compileSwag(text: string, file = '<input>', options: CompileSwag
     const raw: Partial<Record<MethodName, Graph>> = {};
     if (lowered.network) {
       raw.forward = lowered.network.forward;
+      if (options.dropoutForward) {
+        const withDropout = plan.request.kind === 'posterior' ? undefined : lowerProgram(program, { ...plan.request, loss: 'none', forwardDropout: true, ...(plan.request.kind === 'finetune' ? { posterior: false } : {}) });
+        if (withDropout?.ok && withDropout.network?.forwardSeed) raw.dropoutForward = withDropout.network.forward;
+      }
       if (lowered.network.training) raw.backward = lowered.network.training;
     }
     if (lowered.posterior) {
@@ -254,12 +274,24 @@ export function compileSwag(text: string, file = '<input>', options: CompileSwag
     }
     const graphs: Partial<Record<MethodName, Graph>> = {};
     const methods: Partial<Record<MethodName, Program>> = {};
+    let cached: CachedValue[] | undefined;
     try {
-      for (const m of ['forward', 'backward', 'collect', 'sample'] as const) {
+      for (const m of METHOD_ORDER) {
         const g = raw[m];
-        if (!g) continue;
-        graphs[m] = runPipeline(g);
-        methods[m] = compileProgram(graphs[m]!, backend);
+        if (g) graphs[m] = runPipeline(g);
+      }
+      if (options.splitFrozenPrefix && graphs.forward) {
+        const network = { forward: graphs.forward, ...(graphs.dropoutForward ? { dropoutForward: graphs.dropoutForward } : {}), ...(graphs.backward ? { backward: graphs.backward } : {}) };
+        const dataInputs = graphs.forward.inputs.filter((i) => i.role === 'input' && i.name !== 'seed').map((i) => i.name);
+        const split = splitFrozenPrefix(network, dataInputs);
+        if (split) {
+          graphs.prefix = runPipeline(split.prefix);
+          for (const [m, g] of Object.entries(split.suffixes)) graphs[m as MethodName] = runPipeline(g);
+          cached = split.cached;
+        }
+      }
+      for (const m of METHOD_ORDER) {
+        if (graphs[m]) methods[m] = compileProgram(graphs[m]!, backend);
       }
     } catch (e) {
       // Something the back end cannot do with this program: a compiler limitation or bug, still a value.
@@ -271,6 +303,7 @@ export function compileSwag(text: string, file = '<input>', options: CompileSwag
       kind: entry.kind,
       methods,
       graphs,
+      ...(cached ? { cached } : {}),
       ...(lowered.network ? { network: lowered.network } : {}),
       ...(lowered.posterior ? { posterior: lowered.posterior } : {}),
       dims: plan.bound,
