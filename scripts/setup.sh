@@ -22,3 +22,7 @@ fi
 if [ -n "${CI:-}" ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
+
+# The distribution-shift data set (Amazon fine-food reviews) ships in Debian's r-cran-modeldata:
+# fetched as a .deb and unpacked into vendor/ (no R needed; swaglet reads R's format itself).
+bash scripts/fetch-modeldata.sh

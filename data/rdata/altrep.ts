@@ -30,10 +30,11 @@ export function expandAltrep(className: string, packageName: string, state: RVal
     case 'wrap_raw':
     case 'wrap_string':
     case 'wrap_list': {
-      // State is list2(x, meta): the wrapped vector and its sortedness/no-NA metadata.
+      // State is list2(x, meta): the wrapped vector and its sortedness/no-NA metadata. The wrapper's
+      // own (serialized) attributes are the object's, as in R's ALTREP_UNSERIALIZE_EX.
       const inner = pairlistCar(className, state);
       if (!('attributes' in inner)) throw new RFormatError(`ALTREP ${className}: wrapped value is a ${inner.kind}`);
-      return { ...inner, attributes: attributes.size > 0 ? attributes : inner.attributes } as RValue;
+      return { ...inner, attributes } as RValue;
     }
     default:
       throw new RUnsupportedError(

@@ -1,6 +1,8 @@
 /**
  * Plain JavaScript columns from an R data.frame (or tibble, which is a data.frame subclass).
  * Factors become their labels; NA becomes `null` in string and logical columns and NaN in numeric ones.
+ * Other classed atomic columns (Date, POSIXct, difftime) come back as their underlying numbers;
+ * list columns are refused.
  */
 import { RFormatError } from './errors.ts';
 import { NA_INTEGER, attributeOf, classOf, namesOf, type RValue } from './types.ts';

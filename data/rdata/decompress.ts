@@ -15,7 +15,7 @@ import { decodeLzma2 } from './lzma2.ts';
 
 /** The bytes of a saveRDS()-style file, decompressed when gzip'd. */
 export function decompressRdsFile(file: Uint8Array, path: string): Uint8Array {
-  if (file[0] === 0x1f && file[1] === 0x8b) return gunzipSync(file);
+  if (file[0] === 0x1f && file[1] === 0x8b) return asBytes(gunzipSync(file));
   if (file[0] === 0x42 && file[1] === 0x5a && file[2] === 0x68) {
     throw new RUnsupportedError(`${path} is bzip2-compressed; only gzip and uncompressed R files are supported`);
   }
@@ -42,7 +42,12 @@ export function decompressLazyLoadEntry(entry: Uint8Array, compressed: number, w
     }
     if (type !== '1') throw new RFormatError(`${what}: unknown compression type byte ${JSON.stringify(type)} (compressed = ${compressed})`);
   }
-  return checkLength(inflateSync(body), expected, what);
+  return checkLength(asBytes(inflateSync(body)), expected, what);
+}
+
+/** A plain Uint8Array view of a Buffer, so every path returns the same type. */
+function asBytes(b: Buffer): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
 function checkLength(bytes: Uint8Array, expected: number, what: string): Uint8Array {

@@ -81,6 +81,8 @@ export interface RPairListItem {
 export interface RPairList extends WithAttributes {
   readonly kind: 'pairlist' | 'language' | 'dots';
   readonly items: readonly RPairListItem[];
+  /** The final CDR of a dotted pair (ALTREP deferred_string state is CONS(vector, info)); absent when NULL. */
+  readonly tail?: RValue;
 }
 
 export interface RClosure extends WithAttributes {

@@ -289,14 +289,13 @@ class ItemReader {
       const value = this.item();
       items.push({ tag: tag === null ? null : tagName(tag), value });
       const next = unpackFlags(this.stream.int());
-      if (next.type === SXP.NILVALUE) break;
+      if (next.type === SXP.NILVALUE) return { kind, items, attributes };
       if (next.type === SXP.LIST || next.type === SXP.LANG || next.type === SXP.DOT) {
         f = next;
         continue;
       }
-      throw new RUnsupportedError(`dotted pair ending in item type ${next.type} is not supported`);
+      return { kind, items, attributes, tail: this.itemWithFlags(next) };
     }
-    return { kind, items, attributes };
   }
 
   private closureOrPromise(f: ItemFlags): RValue {

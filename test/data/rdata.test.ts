@@ -275,15 +275,17 @@ describe('lazy-load entry decompression', () => {
 
   const xz = spawnSync('xz', ['--version'], { encoding: 'utf8' });
   it.skipIf(xz.status !== 0)('decodes raw LZMA2 streams made by xz (the type Z entries R package data uses)', () => {
-    // Mixed content: repetitive text (long matches, reps) and random bytes (literals, stored chunks),
-    // long enough (> 2 MiB uncompressed chunk limit) to span several LZMA2 chunks.
+    // Mixed content: repetitive text (long matches, reps) and random bytes (literals), long enough to
+    // span several LZMA2 chunks (2 MiB uncompressed / 64 KiB compressed each), ending in a random
+    // block that xz stores as uncompressed chunks.
     let seed = 12345;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) & 0xff;
+    const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 16) & 0xff;
     const pieces: Uint8Array[] = [];
     for (let i = 0; i < 60; i++) {
       pieces.push(Buffer.from(`review ${i % 7}: this product is ${i % 3 ? 'great' : 'other'} `.repeat(500 + i * 37)));
       pieces.push(Uint8Array.from({ length: 2000 + 500 * (i % 5) }, rand));
     }
+    pieces.push(Uint8Array.from({ length: 150_000 }, rand)); // incompressible: stored (uncompressed) chunks
     const original = cat(...pieces);
     for (const preset of ['0', '6']) {
       const out = spawnSync('xz', ['--format=raw', `--lzma2=preset=${preset}`, '-c'], { input: original, maxBuffer: 1 << 26 });
