@@ -119,7 +119,7 @@ describe('swaglet compile', () => {
   it('exits 1 with located diagnostics when sizes do not work out', async () => {
     const unbound = await run('compile', 'examples/use_lite_classifier.swag', '--emit', 'ir', '--entry', 'UseLite', '--dim', 'b=1', '--dim', 't=2');
     expect(unbound.code).toBe(1);
-    expect(unbound.err).toMatch(/^examples\/use_lite_classifier\.swag:\d+:\d+: error: the size vocab of model UseLite has no value/);
+    expect(unbound.err).toMatch(/^examples\/use_lite_classifier\.swag:\d+:\d+: error: the size classes of model UseLite has no value/);
     expect(unbound.err).toContain('help: give sizes with --dim NAME=N\n');
     const inexact = await run('compile', 'examples/use_lite_classifier.swag', '--emit', 'ir', '--dim', 'd1=10', '--dim', 'h=3', '--dim', 'b=1', '--dim', 't=2');
     expect(inexact.code).toBe(1);

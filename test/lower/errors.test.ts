@@ -34,11 +34,11 @@ describe('unbound dims', () => {
     });
   });
 
-  it('a model size the finetune leaves to the checkpoint', () => {
-    const { vocab: _, ...dims } = USE_DIMS;
+  it('a model size without a default that the request leaves out', () => {
+    const { classes: _, ...dims } = USE_DIMS;
     const e = fails(example('use_lite_classifier.swag'), { kind: 'model', name: 'UseLite', dims });
     expect(e.code).toBe('unbound-dim');
-    expect(e.message).toMatch(/^the size vocab of model UseLite has no value/);
+    expect(e.message).toMatch(/^the size classes of model UseLite has no value/);
   });
 });
 
@@ -48,8 +48,8 @@ describe('inexact divisions', () => {
     expect(e).toEqual({
       code: 'inexact-division',
       message:
-        'dim dh = d / h of block EncoderLayer at layers.0 is not a whole number: d = 10 (instance layers.0: d1, from the request), h = 3 (instance layers.0: h, from the request); the division by h must be exact',
-      where: 'examples/use_lite_classifier.swag:49',
+        'dim dh = d / h of block SelfAttention at layers.0.attn is not a whole number: d = 10 (instance layers.0.attn: d1, from the request), h = 3 (instance layers.0.attn: h, from the request); the division by h must be exact',
+      where: 'examples/use_lite_classifier.swag:63',
     });
   });
 

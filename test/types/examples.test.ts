@@ -43,10 +43,10 @@ describe('examples', () => {
     const model = r.program.models.find((m) => m.name === 'UseLite')!;
     expect(model.flat.linears.map((l) => `${l.path}[${l.out.text}, ${l.in.text}]${l.bias ? '+b' : ''}`)).toEqual([
       'layers.0.attn.qkv[3 * d1, d1]+b',
-      'layers.0.attn.out[d1, d1]+b',
-      'layers.0.ffn.up[f1, d1]+b',
-      'layers.0.ffn.down[d1, f1]+b',
-      'project[d2, d1]+b',
+      'layers.0.attn.out[d2, d1]+b',
+      'layers.0.residual[d2, d1]+b',
+      'layers.0.ffn.up[f1, d2]+b',
+      'layers.0.ffn.down[d2, f1]+b',
       'layers.1.attn.qkv[3 * d2, d2]+b',
       'layers.1.attn.out[d2, d2]+b',
       'layers.1.ffn.up[f2, d2]+b',
@@ -57,13 +57,17 @@ describe('examples', () => {
     for (const op of ['embedding', 'sin', 'cos', 'iota', 'concat', 'layer_norm', 'reshape', 'permute', 'slice', 'matmul', 'transpose', 'softmax', 'where', 'relu', 'sum', 'tanh', 'l2_normalize', 'linear']) {
       expect(ops, op).toContain(op);
     }
-    const f = r.program.finetunes[0]!;
-    expect(f.attachments).toHaveLength(8);
-    expect(f.attachments.every((a) => a.adapter === 'LoRA')).toBe(true);
-    expect(f.posterior).toMatchObject({ name: 'SWAG', scalars: { scale: 0.5 } });
-    expect(evalDim(f.posterior!.dims.K!, {})).toBe(20);
-    expect(evalDim(f.theta.size, {})).toBe(69636);
-    const block = r.program.blocks.find((b) => b.name === 'EncoderLayer')!;
+    const [f, full] = r.program.finetunes;
+    // UseLiteSwag adapts the pooling layer (LoRA r = 8 on [512, 512]) and trains a 2-class head.
+    expect(f!.attachments.map((a) => `${a.layer}:${a.adapter}`)).toEqual(['pool:LoRA']);
+    expect(f!.posterior).toMatchObject({ name: 'SWAG', scalars: { scale: 0.5 } });
+    expect(evalDim(f!.posterior!.dims.K!, {})).toBe(20);
+    expect(evalDim(f!.theta.size, {})).toBe(8 * 512 + 512 * 8 + 2 * 512 + 2);
+    // UseLiteSwagFull adds layer 1's attention and feed-forward projections.
+    expect(full!.attachments.map((a) => a.layer)).toEqual(['layers.1.attn.qkv', 'layers.1.attn.out', 'layers.1.ffn.up', 'layers.1.ffn.down', 'pool']);
+    const lora = (out: number, inn: number) => 8 * inn + out * 8;
+    expect(evalDim(full!.theta.size, {})).toBe(lora(1536, 512) + lora(512, 512) + lora(1536, 512) + lora(512, 1536) + lora(512, 512) + 2 * 512 + 2);
+    const block = r.program.blocks.find((b) => b.name === 'SelfAttention')!;
     expect(block.derived).toMatchObject([{ name: 'dh', divisors: [{ text: 'h' }] }]);
   });
 });
