@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { openDevice } from '../runtime/index.ts';
 import type { BenchResult } from './result.ts';
+import { benchBma } from './bma.ts';
 import { benchCompiler } from './compiler.ts';
 import { benchKernels } from './kernels.ts';
 import { benchLora } from './lora.ts';
@@ -15,6 +16,7 @@ const suites: Array<[string, (device: Awaited<ReturnType<typeof openDevice>>) =>
   ['matmul', benchMatmul],
   ['lora', benchLora],
   ['compiler', benchCompiler],
+  ['bma', benchBma],
 ];
 
 function usage(): never {

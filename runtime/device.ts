@@ -189,6 +189,22 @@ export class Device implements TensorOwner {
     this.recordCopy((encoder) => encoder.copyBufferToBuffer(src.buffer, 0, dst.buffer, 0, src.byteLength), 'copy');
   }
 
+  /**
+   * Copies `count` elements from `src` at element `srcOffset` into `dst` at `dstOffset` (same
+   * element size), recorded in order with dispatches: how flat parameter vectors are packed and
+   * unpacked without a trip through the host.
+   */
+  copyRange(src: Tensor, srcOffset: number, dst: Tensor, dstOffset: number, count: number): void {
+    if (src.dtype !== dst.dtype) throw new ShapeError(`cannot copy ${src} into ${dst}: dtypes differ`);
+    for (const [t, offset] of [[src, srcOffset], [dst, dstOffset]] as const) {
+      if (!Number.isInteger(offset) || offset < 0 || offset + count > t.size) {
+        throw new ShapeError(`copy range [${offset}, ${offset + count}) is outside ${t} (${t.size} elements)`);
+      }
+    }
+    if (count === 0) return;
+    this.recordCopy((encoder) => encoder.copyBufferToBuffer(src.buffer, srcOffset * 4, dst.buffer, dstOffset * 4, count * 4), 'copyRange');
+  }
+
   /** Reads a tensor back to the host: one submit and one map. */
   async read<D extends DType>(t: Tensor<D>): Promise<TypedArrayFor<D>> {
     this.assertUsable();

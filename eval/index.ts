@@ -1,0 +1,3 @@
+export * from './metrics.ts';
+export * from './report.ts';
+export * from './reliability.ts';

@@ -1,0 +1,89 @@
+/**
+ * The training loop on a small network and a task the test makes itself (labels from a fixed
+ * random teacher): it learns, its SWAG phase collects the configured snapshots, a run killed
+ * mid-way and resumed from its checkpoint ends with exactly the numbers of an uninterrupted run,
+ * and a diverging run stops with a clear message, keeping its last good checkpoint.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { TrainingDivergedError, trainRun } from '../../train/trainer.ts';
+import { BATCH, CONFIG, COUNT, featuresOf, network, task } from './fixture.ts';
+
+const dirs: string[] = [];
+const tempDir = () => {
+  const d = mkdtempSync(join(tmpdir(), 'swaglet-train-'));
+  dirs.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+const same = (a: ReadonlyMap<string, Float32Array>, b: ReadonlyMap<string, Float32Array>) => {
+  expect([...a.keys()]).toEqual([...b.keys()]);
+  for (const [k, v] of a) expect(Array.from(b.get(k)!), k).toEqual(Array.from(v));
+};
+
+describe('trainRun', () => {
+  it('learns the task and collects one SWAG snapshot every collectEvery steps of the SWAG phase', async () => {
+    const { frozen, x, labels } = task();
+    const net = await network(frozen);
+    try {
+      expect(net.hasPrefix).toBe(true);
+      const features = await featuresOf(net, x);
+      const result = await trainRun(net, features, labels, CONFIG);
+      const spe = COUNT / BATCH;
+      expect(result.epochLoss.length).toBe(CONFIG.epochs + CONFIG.swag!.epochs);
+      expect(result.epochLoss[CONFIG.epochs - 1]!).toBeLessThan(0.75 * result.epochLoss[0]!);
+      expect(result.collected).toBe((CONFIG.swag!.epochs * spe) / CONFIG.swag!.collectEvery);
+      expect([...result.posterior.keys()].sort()).toEqual(['D', 'mean', 'sq_mean']);
+      // The SWAG mean lies among the snapshots: finite, and not the MAP point itself.
+      const mean = result.posterior.get('mean')!;
+      expect(mean.every(Number.isFinite)).toBe(true);
+      expect(mean.length).toBe(net.size);
+    } finally {
+      net.destroy();
+    }
+  });
+
+  it('a run killed after a checkpoint and resumed ends bit-identical to an uninterrupted run', async () => {
+    const { frozen, x, labels } = task();
+    const net = await network(frozen);
+    try {
+      const features = await featuresOf(net, x);
+      const whole = await trainRun(net, features, labels, CONFIG, { dir: tempDir(), every: 5 });
+      const dir = tempDir();
+      const crash = new Error('simulated crash');
+      await expect(trainRun(net, features, labels, CONFIG, { dir, every: 5 }, { afterStep: (s) => { if (s === 37) throw crash; } })).rejects.toBe(crash);
+      let resumedAt = -1;
+      const resumed = await trainRun(net, features, labels, CONFIG, { dir, every: 5 }, { onResume: (s) => (resumedAt = s) });
+      expect(resumedAt).toBe(35);
+      expect(resumed.stepsRun).toBe((CONFIG.epochs + CONFIG.swag!.epochs) * (COUNT / BATCH) - 35);
+      same(resumed.map, whole.map);
+      same(resumed.posterior, whole.posterior);
+      expect(resumed.collected).toBe(whole.collected);
+      expect(resumed.epochLoss).toEqual(whole.epochLoss);
+    } finally {
+      net.destroy();
+    }
+  });
+
+  it('stops a diverging run with a clear message and keeps the last good checkpoint', async () => {
+    const { frozen, x, labels } = task();
+    const net = await network(frozen);
+    try {
+      const features = await featuresOf(net, x);
+      const dir = tempDir();
+      const error = await trainRun(net, features, labels, { ...CONFIG, lr: 1e30, warmupSteps: 0, swag: undefined }, { dir, every: 1 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TrainingDivergedError);
+      expect((error as Error).message).toMatch(/the loss became (NaN|Infinity|-Infinity) .* at step \d+ of 36.*last good checkpoint.*lower learning rate/);
+      const latest = JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8')) as Record<string, unknown>;
+      expect(latest).toBeTruthy();
+      expect(existsSync(dir)).toBe(true);
+    } finally {
+      net.destroy();
+    }
+  });
+});

@@ -1,0 +1,100 @@
+/**
+ * Per-example rows on the host: the data inputs of a dataset (token ids, masks) and the features
+ * the frozen prefix computes from them, computed once and reused by every training step, every
+ * run and every posterior sample. Stored as safetensors so a rerun skips the prefix entirely.
+ */
+import { existsSync } from 'node:fs';
+import { readSafetensors, writeSafetensors } from '../io/safetensors.ts';
+import type { Tensor } from '../runtime/index.ts';
+import type { FeatureSpec, Network } from './network.ts';
+
+export type Rows = Float32Array | Int32Array;
+
+/** `count` examples; one column of `count × rowSize` elements per spec. */
+export class FeatureTable {
+  constructor(
+    readonly specs: readonly FeatureSpec[],
+    readonly count: number,
+    readonly columns: ReadonlyMap<string, Rows>,
+  ) {
+    for (const s of specs) {
+      const c = columns.get(s.name);
+      if (!c) throw new Error(`feature table: no column ${s.name}`);
+      if (c.length !== count * s.rowSize) throw new Error(`feature table: column ${s.name} has ${c.length} elements, ${count} rows of ${s.rowSize} need ${count * s.rowSize}`);
+    }
+  }
+
+  /**
+   * One batch of `batch` rows: the examples at `indices`, and after them repeats of the last one
+   * (padding a final partial batch with real rows keeps every row finite; callers drop them).
+   */
+  gather(indices: readonly number[], batch: number): Record<string, Rows> {
+    if (indices.length === 0 || indices.length > batch) throw new Error(`gather: ${indices.length} indices for a batch of ${batch}`);
+    const out: Record<string, Rows> = {};
+    for (const s of this.specs) {
+      const column = this.columns.get(s.name)!;
+      const rows = s.dtype === 'i32' ? new Int32Array(batch * s.rowSize) : new Float32Array(batch * s.rowSize);
+      for (let r = 0; r < batch; r++) {
+        const i = indices[Math.min(r, indices.length - 1)]!;
+        if (i < 0 || i >= this.count) throw new Error(`gather: row ${i} is outside 0..${this.count - 1}`);
+        rows.set(column.subarray(i * s.rowSize, (i + 1) * s.rowSize), r * s.rowSize);
+      }
+      out[s.name] = rows;
+    }
+    return out;
+  }
+
+  /** The rows at `indices`, as a new table. */
+  select(indices: readonly number[]): FeatureTable {
+    const columns = new Map<string, Rows>();
+    for (const s of this.specs) {
+      const column = this.columns.get(s.name)!;
+      const rows = s.dtype === 'i32' ? new Int32Array(indices.length * s.rowSize) : new Float32Array(indices.length * s.rowSize);
+      indices.forEach((i, r) => rows.set(column.subarray(i * s.rowSize, (i + 1) * s.rowSize), r * s.rowSize));
+      columns.set(s.name, rows);
+    }
+    return new FeatureTable(this.specs, indices.length, columns);
+  }
+
+  async save(path: string, metadata: Record<string, string> = {}): Promise<void> {
+    const tensors = Object.fromEntries(
+      this.specs.map((s) => [s.name, { dtype: s.dtype === 'i32' ? ('I32' as const) : ('F32' as const), shape: [this.count, ...s.rowShape], data: this.columns.get(s.name)! }]),
+    );
+    await writeSafetensors(path, tensors, { ...metadata, count: String(this.count) });
+  }
+
+  /** Loads a saved table if it exists and has exactly these specs and metadata; otherwise undefined. */
+  static async load(path: string, specs: readonly FeatureSpec[], metadata: Record<string, string> = {}): Promise<FeatureTable | undefined> {
+    if (!existsSync(path)) return undefined;
+    const file = await readSafetensors(path);
+    for (const [k, v] of Object.entries(metadata)) if (file.metadata[k] !== v) return undefined;
+    const count = Number(file.metadata.count);
+    const columns = new Map<string, Rows>();
+    for (const s of specs) {
+      const t = file.tensors[s.name];
+      if (!t || t.shape.join(',') !== [count, ...s.rowShape].join(',')) return undefined;
+      columns.set(s.name, s.dtype === 'i32' ? Int32Array.from(t.data as Int32Array) : Float32Array.from(t.data as Float32Array));
+    }
+    return new FeatureTable(specs, count, columns);
+  }
+}
+
+/** Per-batch progress: examples done, of total. */
+export type Progress = (done: number, total: number) => void;
+
+/** Runs the frozen prefix over every example once; the result is the suffix's per-example input. */
+export async function computeFeatures(network: Network, data: FeatureTable, onProgress?: Progress): Promise<FeatureTable> {
+  if (!network.hasPrefix) return data;
+  const columns = new Map<string, Rows>(network.features.map((s) => [s.name, s.dtype === 'i32' ? new Int32Array(data.count * s.rowSize) : new Float32Array(data.count * s.rowSize)]));
+  const b = network.batch;
+  for (let start = 0; start < data.count; start += b) {
+    const indices = Array.from({ length: Math.min(b, data.count - start) }, (_, k) => start + k);
+    const out: Record<string, Tensor> = network.prefix(data.gather(indices, b));
+    for (const s of network.features) {
+      const rows = await network.device.read(out[s.name]!);
+      columns.get(s.name)!.set(rows.subarray(0, indices.length * s.rowSize) as Rows, start * s.rowSize);
+    }
+    onProgress?.(start + indices.length, data.count);
+  }
+  return new FeatureTable(network.features, data.count, columns);
+}

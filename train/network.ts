@@ -1,0 +1,153 @@
+/**
+ * A finetune compiled for training and posterior-averaged prediction: the live unit of
+ * `compile()` with the frozen prefix split off, plus what a training loop needs to know about it
+ * (its per-example features, its parameters in theta order, its posterior's programs).
+ *
+ * The batch size `b` is static (compiled in); callers pad the last batch. Per-example features
+ * are the `cache.<k>` tensors the prefix computes (or, when nothing frozen precedes the
+ * adapters, the data inputs themselves), so training and every posterior sample read cached rows
+ * and only the adapted suffix runs per step.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { compile, type LiveUnit } from '../swaglet.ts';
+import { initializeNetwork } from '../compiler/lower/initializers.ts';
+import type { ThetaLayout } from '../compiler/lower/theta.ts';
+import type { Device, Tensor } from '../runtime/index.ts';
+
+/** A readFile for `.swag` imports (the checker asks for paths already resolved against the importing file). */
+export function swagReader(): (path: string) => string | undefined {
+  return (path) => (existsSync(path) ? readFileSync(path, 'utf8') : undefined);
+}
+
+/** One per-example input of the suffix: a row of `rowSize` elements per example. */
+export interface FeatureSpec {
+  name: string;
+  rowShape: number[];
+  rowSize: number;
+  dtype: 'f32' | 'i32';
+}
+
+export interface NetworkOptions {
+  source: string;
+  file: string;
+  /** The finetune to compile. */
+  entry: string;
+  /** Sizes, including the batch size under `batchDim` (default 'b'). */
+  dims: Record<string, number>;
+  batchDim?: string;
+  readFile?: (path: string) => string | undefined;
+  /** Values of the frozen tensors (`load` initializers): the pretrained base. */
+  frozen?: ReadonlyMap<string, ArrayLike<number>> | Readonly<Record<string, ArrayLike<number>>>;
+}
+
+export class Network {
+  private constructor(
+    readonly device: Device,
+    readonly unit: LiveUnit,
+    readonly batch: number,
+    /** The data inputs the prefix reads (token ids, masks): one row per example. */
+    readonly dataInputs: FeatureSpec[],
+    /** What the suffix reads per example. */
+    readonly features: FeatureSpec[],
+    /** True when a compiled prefix computes `features` from `dataInputs`. */
+    readonly hasPrefix: boolean,
+    readonly theta: ThetaLayout,
+    readonly classes: number,
+    private readonly frozen: NetworkOptions['frozen'],
+  ) {}
+
+  static async compile(device: Device, options: NetworkOptions): Promise<Network> {
+    const units = await compile(options.source, {
+      device,
+      file: options.file,
+      entries: [options.entry],
+      dims: options.dims,
+      dropoutForward: true,
+      splitFrozenPrefix: true,
+      ...(options.readFile ? { readFile: options.readFile } : {}),
+    });
+    const unit = units[0]!;
+    try {
+      const compiled = unit.compiled;
+      const network = compiled.network;
+      if (!network || !compiled.graphs.forward || !compiled.graphs.backward) throw new Error(`${options.entry} is not a trainable network (it has ${unit.methods.join(', ')})`);
+      const batch = options.dims[options.batchDim ?? 'b'];
+      if (batch === undefined) throw new Error(`dims has no batch size '${options.batchDim ?? 'b'}'`);
+      const rowsOf = (name: string, shape: readonly number[], dtype: 'f32' | 'i32'): FeatureSpec => {
+        if (shape[0] !== batch) throw new Error(`${name} [${shape.join(', ')}] does not lead with the batch size ${batch}: it cannot be cached per example`);
+        const rowShape = shape.slice(1);
+        return { name, rowShape, rowSize: rowShape.reduce((p, d) => p * d, 1), dtype };
+      };
+      const forward = compiled.graphs.forward;
+      const dataGraph = compiled.graphs.prefix ?? forward;
+      const dataInputs = dataGraph.inputs
+        .filter((i) => i.role === 'input' && i.name !== 'seed')
+        .map((i) => rowsOf(i.name, dataGraph.nodes[i.node]!.shape, dataGraph.nodes[i.node]!.dtype));
+      const features = compiled.cached ? compiled.cached.map((c) => rowsOf(c.name, c.shape, c.dtype)) : dataInputs;
+      const y = forward.nodes[forward.outputs.find((o) => o.name === 'y')!.node]!;
+      if (y.shape.length !== 2 || y.shape[0] !== batch) throw new Error(`${options.entry}'s output y is [${y.shape.join(', ')}]; a classifier returns logits [${batch}, classes]`);
+      const net = new Network(device, unit, batch, dataInputs, features, compiled.cached !== undefined, network.theta, y.shape[1]!, options.frozen);
+      return net;
+    } catch (e) {
+      unit.destroy();
+      throw e;
+    }
+  }
+
+  /** Number of trainable parameters (p). */
+  get size(): number {
+    return this.theta.size;
+  }
+
+  get hasPosterior(): boolean {
+    return this.unit.methods.includes('collect') && this.unit.methods.includes('sample');
+  }
+
+  /** Sets every tensor to its initial value: frozen ones from the base, params from their initializers (seeded). */
+  initialize(seed: number): void {
+    const values = initializeNetwork(this.unit.compiled.network!, { seed, ...(this.frozen ? { loaded: this.frozen } : {}) });
+    const shared = new Set(this.unit.tensors.map((t) => t.name));
+    for (const [name, data] of values) if (shared.has(name)) this.unit.set(name, data);
+  }
+
+  /** The trainable tensors, by name, in theta order. */
+  parameters(): [string, Tensor][] {
+    return this.theta.entries.map((e) => [e.path, this.unit.tensor(e.path)]);
+  }
+
+  /** Copies every parameter into `theta` [p] on the device. */
+  packTheta(theta: Tensor): void {
+    for (const e of this.theta.entries) this.device.copyRange(this.unit.tensor(e.path), 0, theta, e.offset, e.size);
+  }
+
+  /** Copies `theta` [p] into the parameters on the device. */
+  unpackTheta(theta: Tensor): void {
+    for (const e of this.theta.entries) this.device.copyRange(theta, e.offset, this.unit.tensor(e.path), 0, e.size);
+  }
+
+  /** Parameters to the host, by name. */
+  async readParameters(): Promise<Map<string, Float32Array>> {
+    const out = new Map<string, Float32Array>();
+    for (const [name, t] of this.parameters()) out.set(name, (await this.device.read(t)) as Float32Array);
+    return out;
+  }
+
+  /** Overwrites the parameters from host values (all of them). */
+  writeParameters(values: ReadonlyMap<string, ArrayLike<number>>): void {
+    for (const e of this.theta.entries) {
+      const v = values.get(e.path);
+      if (!v) throw new Error(`no value for parameter ${e.path}`);
+      this.unit.set(e.path, v);
+    }
+  }
+
+  /** The prefix on one batch of data inputs: the per-example features, on the device. */
+  prefix(data: Readonly<Record<string, ArrayLike<number> | Tensor>>): Record<string, Tensor> {
+    if (!this.hasPrefix) throw new Error('this network has no frozen prefix: its features are its data inputs');
+    return this.unit.prefix(data);
+  }
+
+  destroy(): void {
+    this.unit.destroy();
+  }
+}

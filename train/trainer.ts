@@ -1,0 +1,215 @@
+/**
+ * One training run of SWAG-LoRA on cached features: AdamW with warmup and cosine decay to the end
+ * of the MAP phase, then a constant SWA learning rate during which the compiled posterior's
+ * `collect` takes a snapshot every `collectEvery` steps (Maddox et al. 2019; Onal et al. 2024).
+ *
+ * Everything random is a function of (seed, step), and every step runs the same kernels in the
+ * same order, so a run resumed from its last checkpoint ends with exactly the numbers of an
+ * uninterrupted one. A non-finite loss or gradient stops the run with a message and writes
+ * nothing more: the last checkpoint on disk is the last good state.
+ */
+import { readLatestCheckpoint, writeCheckpoint } from '../io/checkpoint.ts';
+import type { Tensor } from '../runtime/index.ts';
+import type { FeatureTable } from './features.ts';
+import type { Network } from './network.ts';
+import { AdamW } from './optimizer.ts';
+import { SEED_STREAM, deviceSeed, mixSeed, permutation } from './random.ts';
+import { learningRate } from './schedule.ts';
+
+export interface TrainConfig {
+  seed: number;
+  /** Epochs of the MAP phase (warmup + cosine). */
+  epochs: number;
+  lr: number;
+  warmupSteps: number;
+  /** Where the cosine ends (default 0). */
+  minLr?: number;
+  weightDecay: number;
+  /** Global gradient-norm clip (default 1). */
+  clipNorm?: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  /** The SWAG phase after MAP: constant `lr`, a snapshot every `collectEvery` steps. */
+  swag?: { epochs: number; lr: number; collectEvery: number };
+}
+
+export interface CheckpointOptions {
+  dir: string;
+  /** Steps between checkpoints (and one at the end of each phase). */
+  every: number;
+  keep?: number;
+}
+
+export interface TrainEvents {
+  /** After each step: the step (1-based), total steps, loss, learning rate, grad norm. */
+  onStep?: (info: { step: number; total: number; loss: number; lr: number; gradNorm: number; phase: 'map' | 'swag' }) => void;
+  onCheckpoint?: (step: number, path: string) => void;
+  onResume?: (step: number, path: string) => void;
+  /** Testing hook: called after step `step` completes (and after its checkpoint): throw to simulate a crash. */
+  afterStep?: (step: number) => void;
+}
+
+export interface RunResult {
+  /** Parameters at the end of the MAP phase. */
+  map: Map<string, Float32Array>;
+  /** The posterior's statistics (state tensors) after the SWAG phase, by name. */
+  posterior: Map<string, Float32Array>;
+  /** Snapshots collected. */
+  collected: number;
+  /** Mean training loss per epoch. */
+  epochLoss: number[];
+  /** Steps this call ran (fewer than the total when resumed). */
+  stepsRun: number;
+}
+
+export class TrainingDivergedError extends Error {
+  override name = 'TrainingDivergedError';
+}
+
+/** Steps per epoch: full batches only, so every step sees `batch` distinct examples. */
+export function stepsPerEpoch(count: number, batch: number): number {
+  const s = Math.floor(count / batch);
+  if (s === 0) throw new Error(`${count} training examples are fewer than one batch of ${batch}`);
+  return s;
+}
+
+/** Trains one run; resumes from `checkpoint.dir` when it holds a checkpoint of this run. */
+export async function trainRun(network: Network, features: FeatureTable, labels: Int32Array, config: TrainConfig, checkpoint?: CheckpointOptions, events: TrainEvents = {}): Promise<RunResult> {
+  const device = network.device;
+  const b = network.batch;
+  if (labels.length !== features.count) throw new Error(`${labels.length} labels for ${features.count} examples`);
+  const spe = stepsPerEpoch(features.count, b);
+  const mapSteps = config.epochs * spe;
+  const swagSteps = config.swag ? config.swag.epochs * spe : 0;
+  const total = mapSteps + swagSteps;
+  if (config.swag && !network.hasPosterior) throw new Error('the SWAG phase needs a finetune with a posterior (collect and sample)');
+  const schedule = {
+    peak: config.lr,
+    warmupSteps: config.warmupSteps,
+    totalSteps: mapSteps,
+    minLr: config.minLr ?? 0,
+    ...(config.swag ? { swa: { start: mapSteps, lr: config.swag.lr } } : {}),
+  };
+
+  network.initialize(mixSeed(config.seed, SEED_STREAM.init));
+  const params = Object.fromEntries(network.parameters());
+  const optimizer = new AdamW(device, params, {
+    weightDecay: config.weightDecay,
+    maxGradNorm: config.clipNorm ?? 1,
+    ...(config.beta1 !== undefined ? { beta1: config.beta1 } : {}),
+    ...(config.beta2 !== undefined ? { beta2: config.beta2 } : {}),
+    ...(config.eps !== undefined ? { eps: config.eps } : {}),
+  });
+  const stateNames = network.unit.tensors.filter((t) => t.role === 'state').map((t) => t.name);
+  const theta = device.zeros([network.size]);
+
+  let step = 0;
+  let collected = 0;
+  let map: Map<string, Float32Array> | undefined;
+  const epochLoss: number[] = [];
+  let lossSum = 0;
+
+  try {
+    // Resume.
+    const saved = checkpoint ? await readLatestCheckpoint(checkpoint.dir) : undefined;
+    if (saved) {
+      const meta = (await saved.json('run')) as { step: number; collected: number; epochLoss: number[]; lossSum: number; seed: number };
+      if (meta.seed !== config.seed) throw new Error(`${checkpoint!.dir} holds a run with seed ${meta.seed}, not ${config.seed}; use another directory`);
+      step = meta.step;
+      collected = meta.collected;
+      epochLoss.push(...meta.epochLoss);
+      lossSum = meta.lossSum;
+      const p = await saved.tensors('params');
+      network.writeParameters(new Map(Object.entries(p).map(([k, v]) => [k, v.data as Float32Array])));
+      const o = await saved.tensors('optimizer');
+      optimizer.loadState(Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v.data as Float32Array])));
+      if (stateNames.length) {
+        const s = await saved.tensors('posterior');
+        for (const n of stateNames) network.unit.set(n, s[n]!.data as Float32Array);
+      }
+      if (step >= mapSteps) {
+        const m = await saved.tensors('map');
+        map = new Map(Object.entries(m).map(([k, v]) => [k, v.data as Float32Array]));
+      }
+      events.onResume?.(step, saved.path);
+    }
+
+    const save = async () => {
+      if (!checkpoint) return;
+      const f32 = (data: Float32Array, shape: number[]) => ({ data, shape });
+      const params = await network.readParameters();
+      const files = [
+        { name: 'run', json: { step, collected, epochLoss, lossSum, seed: config.seed, total, mapSteps } },
+        { name: 'params', tensors: Object.fromEntries([...params].map(([k, v]) => [k, f32(v, [v.length])])) },
+        { name: 'optimizer', tensors: Object.fromEntries(Object.entries(await optimizer.state()).map(([k, v]) => [k, f32(v, [v.length])])) },
+      ];
+      if (stateNames.length) {
+        const s: Record<string, { data: Float32Array; shape: number[] }> = {};
+        for (const n of stateNames) {
+          const v = (await device.read(network.unit.tensor(n))) as Float32Array;
+          s[n] = f32(v, [v.length]);
+        }
+        files.push({ name: 'posterior', tensors: s });
+      }
+      if (map) files.push({ name: 'map', tensors: Object.fromEntries([...map].map(([k, v]) => [k, f32(v, [v.length])])) });
+      const path = await writeCheckpoint(checkpoint.dir, step, files, checkpoint.keep !== undefined ? { keep: checkpoint.keep } : {});
+      events.onCheckpoint?.(step, path);
+    };
+
+    let order: number[] = [];
+    let orderEpoch = -1;
+    const labelBatch = new Int32Array(b);
+    let stepsRun = 0;
+    while (step < total) {
+      const epoch = Math.floor(step / spe);
+      if (epoch !== orderEpoch) {
+        order = permutation(features.count, mixSeed(config.seed, SEED_STREAM.shuffle, epoch));
+        orderEpoch = epoch;
+      }
+      const within = step % spe;
+      const indices = order.slice(within * b, (within + 1) * b);
+      indices.forEach((i, r) => (labelBatch[r] = labels[i]!));
+      const feeds: Record<string, ArrayLike<number> | Tensor> = { ...features.gather(indices, b), labels: labelBatch };
+      if (network.unit.compiled.network!.trainingSeed) feeds.seed = [deviceSeed(config.seed, SEED_STREAM.dropout, step)];
+      const out = network.unit.backward(feeds);
+      const lr = learningRate(step, schedule);
+      const grads = Object.fromEntries(network.theta.entries.map((e) => [e.path, out[`grad.${e.path}`]!]));
+      optimizer.step(grads, lr);
+      const [loss, gradNorm] = await Promise.all([device.read(out.loss!).then((a) => a[0]!), optimizer.gradNorm()]);
+      if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
+        // The update above used a non-finite gradient: the parameters on the device are spoiled,
+        // so nothing more is saved; the last checkpoint is the last good state.
+        throw new TrainingDivergedError(
+          `the loss became ${loss} (gradient norm ${gradNorm}) at step ${step + 1} of ${total} (epoch ${epoch + 1}, learning rate ${lr.toExponential(2)}); ` +
+            (checkpoint ? `the last good checkpoint in ${checkpoint.dir} is kept. ` : '') +
+            'Try a lower learning rate or a smaller clip norm.',
+        );
+      }
+      lossSum += loss;
+      step++;
+      stepsRun++;
+      const phase = step <= mapSteps ? 'map' : 'swag';
+      if (step % spe === 0) {
+        epochLoss.push(lossSum / spe);
+        lossSum = 0;
+      }
+      if (step === mapSteps) map = await network.readParameters();
+      if (config.swag && step > mapSteps && (step - mapSteps) % config.swag.collectEvery === 0) {
+        network.packTheta(theta);
+        network.unit.collect({ theta, n: [collected] });
+        collected++;
+      }
+      events.onStep?.({ step, total, loss, lr, gradNorm, phase });
+      if (checkpoint && (step % checkpoint.every === 0 || step === mapSteps || step === total)) await save();
+      events.afterStep?.(step);
+    }
+    if (!map) map = await network.readParameters();
+    const posterior = new Map<string, Float32Array>();
+    for (const n of stateNames) posterior.set(n, (await device.read(network.unit.tensor(n))) as Float32Array);
+    return { map, posterior, collected, epochLoss, stepsRun };
+  } finally {
+    optimizer.destroy();
+    theta.release();
+  }
+}
