@@ -201,6 +201,8 @@ export class GraphBuilder {
   lt(a: Operand, b: Operand): Value { return this.node('lt', [this.lift(a), this.lift(b)]); }
   le(a: Operand, b: Operand): Value { return this.node('le', [this.lift(a), this.lift(b)]); }
   eq(a: Operand, b: Operand): Value { return this.node('eq', [this.lift(a), this.lift(b)]); }
+  /** Floored remainder a − b·floor(a/b) (the sign of b). */
+  mod(a: Operand, b: Operand): Value { return this.node('mod', [this.lift(a), this.lift(b)]); }
 
   /** `cond ≠ 0 ? a : b`, elementwise with broadcasting. */
   select(cond: Value, a: Operand, b: Operand): Value {
@@ -227,6 +229,14 @@ export class GraphBuilder {
    */
   randomNormal(seed: Value, shape: readonly number[], options: { stream?: number } = {}): Value {
     return this.node('randomNormal', [seed], { shape: [...shape], stream: options.stream ?? 0 });
+  }
+
+  /**
+   * The buffer [K, ...] with row `index` (an f32 scalar holding a whole number) replaced by `row`
+   * [...]; an index outside [0, K) writes nothing. A ring buffer's update.
+   */
+  writeRow(buffer: Value, row: Value, index: Value): Value {
+    return this.node('writeRow', [buffer, row, index]);
   }
 
   // ---- contraction and reductions ----

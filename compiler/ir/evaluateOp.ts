@@ -7,7 +7,7 @@ import type { Attrs, DType, Shape } from './graph.ts';
 import { hashDropoutUniform, type DropoutUniform } from './dropoutMask.ts';
 import { hashNormal, type NormalGenerator } from './normalDraw.ts';
 import { evaluateBody, parseBody } from './fusedBody.ts';
-import { fusedMatmulOperands, fusedSoftmaxInput, type OpName } from './ops.ts';
+import { fusedLowRankTypes, fusedMatmulOperands, fusedSoftmaxInput, type OpName } from './ops.ts';
 import { broadcastOffsets, stridedOffsets, stridesOf } from './shape.ts';
 
 /** Element storage: f32 values are held in f64 (the reference is more precise than the GPU). */
@@ -204,6 +204,8 @@ const EVALUATORS: { readonly [K in OpName]: Evaluator } = {
   lt: nary((a, b) => (a < b ? 1 : 0)),
   le: nary((a, b) => (a <= b ? 1 : 0)),
   eq: nary((a, b) => (a === b ? 1 : 0)),
+  // Floored: the result has the sign of b (n mod K of a ring buffer's slot).
+  mod: nary((a, b) => a - b * Math.floor(a / b)),
   select: nary((c, a, b) => (c !== 0 ? a : b)),
   cast: ([x]) => Float64Array.from(x!.data),
   dropout: ([x, seed], node, options) => {
@@ -360,6 +362,17 @@ const EVALUATORS: { readonly [K in OpName]: Evaluator } = {
     return Float64Array.of(total / n);
   },
 
+  writeRow: ([buffer, row, index]) => writeRow(buffer!, row!.data, index!.data[0]!),
+  fusedWriteRow: ([buffer, ...reads], node, options) =>
+    writeRow(buffer!, evaluateBody(parseBody(node.attrs.row as string), reads, options), evaluateBody(parseBody(node.attrs.index as string), reads, options)[0]!),
+  fusedLowRank: ([b, ...reads], node, options) => {
+    const [K, N] = b!.shape as [number, number];
+    const { dot } = fusedLowRankTypes('fusedLowRank', [b!, ...reads], node.attrs);
+    const coef = evaluateBody(parseBody(node.attrs.coef as string), reads, options);
+    const data = new Float64Array(N);
+    for (let j = 0; j < K; j++) for (let i = 0; i < N; i++) data[i]! += coef[j]! * b!.data[j * N + i]!;
+    return evaluateBody(parseBody(node.attrs.epilogue as string), [{ ...dot, data }, ...reads], options);
+  },
   fusedElementwise: (inputs, node, options) => evaluateBody(parseBody(node.attrs.body as string), inputs, options),
   fusedMatmul,
   fusedSoftmax: (inputs, node, options) => {
@@ -372,6 +385,14 @@ const EVALUATORS: { readonly [K in OpName]: Evaluator } = {
     return evaluateBody(parseBody(node.attrs.epilogue as string), [y, ...inputs], options);
   },
 };
+
+/** The buffer with row `index` replaced (nothing written unless index is a whole number in [0, K)). */
+function writeRow(buffer: TypedTensor, row: TensorData, index: number): TensorData {
+  const out = buffer.data.slice();
+  const K = buffer.shape[0]!;
+  if (Number.isInteger(index) && index >= 0 && index < K) out.set(row, index * row.length);
+  return out;
+}
 
 /** Computes one op on its operand values. */
 export function evaluateOp(node: OpApplication, inputs: readonly TypedTensor[], options: EvaluateOptions = {}): TensorData {

@@ -29,10 +29,20 @@ export interface BodyInstruction {
 
 export type FusedBody = readonly BodyInstruction[];
 
-/** Ops a body may contain: elementwise maths, index remaps and sources computable per element. */
+/**
+ * Most elements a reduction inside a body may read: a small operand reduced whole to a scalar
+ * (a posterior's count of filled ring rows) is cheaper to loop over in every invocation than to
+ * give its own launch.
+ */
+export const MAX_BODY_REDUCTION = 64;
+
+/**
+ * Ops a body may contain: elementwise maths, index remaps and sources computable per element,
+ * and reductions of a small operand to a scalar (see `isBodyReduction`).
+ */
 export function isBodyOp(op: OpName): boolean {
   const kind = OPS[op].kind;
-  if (kind === 'elementwise') return true;
+  if (kind === 'elementwise' || kind === 'reduction') return true;
   if (kind === 'layout') return op !== 'concat';
   return kind === 'source' && op !== 'input';
 }
@@ -174,11 +184,21 @@ function argType(a: BodyArg, operands: readonly TypeInfo[], results: readonly Ty
   return SCALAR;
 }
 
+/** A reduction a body may hold: every axis of an f32 operand of at most MAX_BODY_REDUCTION elements, to a scalar. */
+export function isBodyReduction(operand: TypeInfo, attrs: Attrs): boolean {
+  const axes = attrs.axes as number[];
+  const count = operand.shape.reduce((a, b) => a * b, 1);
+  return operand.dtype === 'f32' && count <= MAX_BODY_REDUCTION && attrs.keepDims === false && axes.length === operand.shape.length && axes.every((a, i) => a === i);
+}
+
 /** The type of every instruction's result, by the ops' own shape rules. */
 export function inferBody(body: FusedBody, operands: readonly TypeInfo[]): TypeInfo[] {
   const results: TypeInfo[] = [];
   for (const ins of body) {
     const types = ins.args.map((a) => argType(a, operands, results));
+    if (OPS[ins.op].kind === 'reduction' && !('operand' in ins.args[0]! && isBodyReduction(types[0]!, ins.attrs))) {
+      throw bodyError(`body: ${ins.op} must reduce a whole operand $k of at most ${MAX_BODY_REDUCTION} elements to a scalar`, operands);
+    }
     try {
       results.push(OPS[ins.op].infer(types, ins.attrs));
     } catch (e) {

@@ -102,6 +102,8 @@ export const GRADIENTS: { readonly [K in OpName]: GradientRule | null } = {
   lt: null,
   le: null,
   eq: null,
+  // Piecewise a − b·floor(a/b); used for ring-buffer slots, which are never differentiated.
+  mod: null,
   select: ({ b, grad, inputs: [c], needs }) => [
     undefined,
     needs[1] ? b.select(c!, grad, 0) : undefined,
@@ -208,4 +210,7 @@ export const GRADIENTS: { readonly [K in OpName]: GradientRule | null } = {
   fusedElementwise: null,
   fusedMatmul: null,
   fusedSoftmax: null,
+  writeRow: null,
+  fusedWriteRow: null,
+  fusedLowRank: null,
 };

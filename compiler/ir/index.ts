@@ -26,6 +26,6 @@ export { differentiate, sumToShape } from './autodiff.ts';
 export type { DifferentiateOptions } from './autodiff.ts';
 export { copyNodes, rewriteGraph } from './rewrite.ts';
 export type { NodeRewriter, RewriteContext } from './rewrite.ts';
-export { evaluateBody, inferBody, isBodyOp, parseBody, printBody } from './fusedBody.ts';
+export { MAX_BODY_REDUCTION, evaluateBody, inferBody, isBodyOp, isBodyReduction, parseBody, printBody } from './fusedBody.ts';
 export type { BodyArg, BodyInstruction, FusedBody } from './fusedBody.ts';
-export { MATMUL_ACTIVATIONS, fusedMatmulOperands, fusedSoftmaxInput } from './ops.ts';
+export { MATMUL_ACTIVATIONS, MAX_LOW_RANK, fusedLowRankTypes, fusedMatmulOperands, fusedSoftmaxInput } from './ops.ts';

@@ -26,7 +26,7 @@ export type OpName =
   | 'neg' | 'exp' | 'log' | 'sqrt' | 'rsqrt' | 'tanh' | 'relu' | 'gelu' | 'sigmoid'
   | 'sin' | 'cos' | 'abs' | 'square' | 'reciprocal'
   // elementwise binary and comparisons
-  | 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'pow'
+  | 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'pow' | 'mod'
   | 'gt' | 'ge' | 'lt' | 'le' | 'eq'
   | 'select' | 'cast' | 'dropout' | 'randomNormal'
   // contraction and reductions
@@ -38,7 +38,11 @@ export type OpName =
   // row-wise normalisations and losses
   | 'softmax' | 'logSoftmax' | 'layerNorm' | 'crossEntropy'
   // made by the fusion passes (compiler/passes/fuse*.ts), after autodiff
-  | 'fusedElementwise' | 'fusedMatmul' | 'fusedSoftmax';
+  | 'fusedElementwise' | 'fusedMatmul' | 'fusedSoftmax'
+  // in-place ring-buffer row writes (compiler/passes/fuseRingBufferWrite.ts)
+  | 'writeRow' | 'fusedWriteRow'
+  // a low-rank combination with its elementwise epilogue (compiler/passes/fuseLowRankSample.ts)
+  | 'fusedLowRank';
 
 /**
  * Broad families, for passes that treat ops alike (fusion groups elementwise ops; the scheduler
@@ -239,6 +243,41 @@ function fusedMatmulType(inputs: readonly TypeInfo[], attrs: Attrs): TypeInfo {
 
 
 /**
+ * writeRow(buffer [K, ...], row [...], index []): the buffer with row `index` replaced by `row` —
+ * exactly select(eq(iota [K, 1, ...] along 0, index), row, buffer): an index that is not a whole
+ * number in [0, K) writes nothing. The ring buffer of a posterior's `last(K, e)`.
+ */
+function writeRowType(op: OpName, inputs: readonly TypeInfo[], buffer: TypeInfo, row: TypeInfo, index: TypeInfo): TypeInfo {
+  if (buffer.shape.length < 1) fail(op, inputs, 'the buffer needs a leading row axis');
+  if (buffer.dtype !== row.dtype) fail(op, inputs, `the row is ${row.dtype}, the buffer ${buffer.dtype}`);
+  if (!shapesEqual(row.shape, buffer.shape.slice(1))) fail(op, inputs, `the row must be [${buffer.shape.slice(1).join(', ')}] (a row of the buffer), got [${row.shape.join(', ')}]`);
+  if (index.dtype !== 'f32' || index.shape.length !== 0) fail(op, inputs, 'the row index must be an f32 scalar');
+  return buffer;
+}
+
+/**
+ * fusedLowRank(B [K, N], reads...) {coef, epilogue}: dot = c·B, [1, N], with the coefficients
+ * c ([K] or [1, K]) computed by the `coef` body over the reads, then the `epilogue` body over
+ * [dot, ...reads] ($0 the product, $k read k − 1) gives the result.
+ */
+/** Most rows K of a fusedLowRank factor (its kernel holds one coefficient per invocation of a 256-wide workgroup). */
+export const MAX_LOW_RANK = 256;
+
+export function fusedLowRankTypes(op: OpName, inputs: readonly TypeInfo[], attrs: Attrs): { coef: TypeInfo; dot: TypeInfo } {
+  const b = inputs[0]!;
+  if (b.dtype !== 'f32' || b.shape.length !== 2) fail(op, inputs, 'the low-rank factor must be an f32 matrix [K, N]');
+  const types = inferBody(parseBody(attrs.coef as string), inputs.slice(1));
+  const coef = types[types.length - 1]!;
+  const K = b.shape[0]!;
+  if (K > MAX_LOW_RANK) fail(op, inputs, `rank ${K} exceeds ${MAX_LOW_RANK}`);
+  const cs = coef.shape;
+  if (coef.dtype !== 'f32' || !((cs.length === 1 && cs[0] === K) || (cs.length === 2 && cs[0] === 1 && cs[1] === K))) {
+    fail(op, inputs, `the coefficients must be f32 [${K}] or [1, ${K}], got ${coef.dtype} [${cs.join(', ')}]`);
+  }
+  return { coef, dot: { shape: [1, b.shape[1]!], dtype: 'f32' } };
+}
+
+/**
  * fusedSoftmax: softmax (or logSoftmax, `log`) along `axis` with an elementwise prologue computing
  * its input from the operands (`prologue` body; '' = operand 0 is the input) and an epilogue
  * applied to each result (`epilogue` body over [result, ...operands]; '' = none).
@@ -326,6 +365,7 @@ export const OPS: { readonly [K in OpName]: OpSpec } = {
   max: binary('max', true),
   min: binary('min', true),
   pow: binary('pow'),
+  mod: binary('mod'),
   gt: binary('gt'),
   ge: binary('ge'),
   lt: binary('lt'),
@@ -563,6 +603,33 @@ export const OPS: { readonly [K in OpName]: OpSpec } = {
       const out = types[types.length - 1]!;
       if (!shapesEqual(out.shape, x.shape)) fail('fusedSoftmax', inputs, 'the epilogue must keep the softmax shape');
       return out;
+    },
+  },
+  writeRow: {
+    kind: 'indexing',
+    arity: 3,
+    attrs: {},
+    infer: (inputs) => writeRowType('writeRow', inputs, inputs[0]!, inputs[1]!, inputs[2]!),
+  },
+  fusedWriteRow: {
+    kind: 'fused',
+    arity: 'variadic',
+    attrs: { row: { kind: 'string' }, index: { kind: 'string' } },
+    infer: (inputs, attrs) => {
+      const reads = inputs.slice(1);
+      const row = inferBody(parseBody(attrs.row as string), reads);
+      const index = inferBody(parseBody(attrs.index as string), reads);
+      return writeRowType('fusedWriteRow', inputs, inputs[0]!, row[row.length - 1]!, index[index.length - 1]!);
+    },
+  },
+  fusedLowRank: {
+    kind: 'fused',
+    arity: 'variadic',
+    attrs: { coef: { kind: 'string' }, epilogue: { kind: 'string' } },
+    infer: (inputs, attrs) => {
+      const { dot } = fusedLowRankTypes('fusedLowRank', inputs, attrs);
+      const types = inferBody(parseBody(attrs.epilogue as string), [dot, ...inputs.slice(1)]);
+      return types[types.length - 1]!;
     },
   },
   fusedMatmul: {

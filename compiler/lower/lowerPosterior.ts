@@ -8,7 +8,8 @@
  *   above it already updated (SWAG's deviation is from the updated mean):
  *   - `average(e)`: (n · old + e) / (n + 1), the running mean;
  *   - `last(K, e)`: row (n mod K) of the [K, ...] ring buffer becomes e, written as
- *     select(eq(iota, n mod K), broadcast(e), old).
+ *     select(eq(iota, n mod K), broadcast(e), old); fusion turns that into a row write in place
+ *     (compiler/passes/fuseRingBufferWrite.ts), so a snapshot touches one row, not K.
  * - `sample`: inputs every statistic (state) and, when the rule draws noise, an i32 scalar `seed`
  *   (input); output `theta_sample` [p], the user's sample expression. Draw k of the declaration
  *   (`z: normal` → [p], `z: normal[K]` → [K]) is `randomNormal(seed) {shape, stream: k}`, so SWAG's
@@ -111,21 +112,12 @@ class PosteriorScope implements ExprScope {
 }
 
 /**
- * n mod K for a whole number n ≥ 0 held in f32, from the ops the IR has (it has no floor or mod):
- * K·floor(n/K) is found bit by bit, from the highest multiple K·2^j below 2^24, as the largest
- * sum of such multiples not above n. Exact for n < 2^24, where f32 holds every whole number.
+ * n mod K for a whole number n ≥ 0 held in f32: the IR's floored `mod` (exact for n < 2^24,
+ * where f32 holds every whole number; the GPU kernel corrects a rounded n / K by one step).
  */
 export function ringSlot(b: GraphBuilder, n: Value, K: number): Value {
   if (K === 1) return b.constant(0);
-  const limit = 2 ** 24;
-  let bit = 0;
-  while (K * 2 ** (bit + 1) <= limit) bit++;
-  let qk: Value = b.constant(0);
-  for (let j = bit; j >= 0; j--) {
-    const t = b.add(qk, K * 2 ** j);
-    qk = b.select(b.ge(n, t), t, qk);
-  }
-  return b.sub(n, qk);
+  return b.mod(n, K);
 }
 
 function statInfos(plan: PosteriorPlan): StatInfo[] {

@@ -8,13 +8,18 @@
  *   fuseBatchedWeightGradient  Σ_batch Aᵦᵀ·Bᵦ → one matmul with the batch folded into K
  *   fuseLowRankConcat       x·Wᵀ + s·(u·Bᵀ) → one matmul over [x | s·u]·[W | B]ᵀ
  *   fuseMatmulEpilogue      bias, row bias, scale, activation after a matmul → its epilogue
+ *   recognizeRingBufferWrite  select(eq(iota, slot), row, ring) → writeRow(ring, row, slot)
  *   fuseElementwise         elementwise chains (with broadcasts, remaps, constants) → one kernel
+ *   fuseRingBufferWrite     a row write with the elementwise producers of its row and index → one kernel
+ *   fuseLowRankSample       tail(c·B) with c [1, K] elementwise (SWAG's z₂ @ D) → one kernel
  *   fuseSoftmax             a softmax's elementwise producer and consumer → its row kernel
  */
 import { printGraph, verifyGraph, type Graph } from '../ir/index.ts';
 import { fuseBatchedWeightGradient } from './fuseBatchedWeightGradient.ts';
 import { fuseElementwise, type FuseElementwiseOptions } from './fuseElementwise.ts';
 import { fuseLowRankConcat } from './fuseLowRankConcat.ts';
+import { fuseLowRankSample } from './fuseLowRankSample.ts';
+import { fuseRingBufferWrite, recognizeRingBufferWrite } from './fuseRingBufferWrite.ts';
 import { fuseMatmulEpilogue } from './fuseMatmulEpilogue.ts';
 import { fuseMatmulOperandScale } from './fuseMatmulOperandScale.ts';
 import { fuseMatmulTranspose } from './fuseMatmulTranspose.ts';
@@ -43,6 +48,9 @@ export function fuseGraph(g: Graph, options: FuseOptions = {}): Graph {
     g = phase('fuseLowRankConcat', fuseLowRankConcat(g));
     g = phase('fuseMatmulEpilogue', fuseMatmulEpilogue(g));
   }
+  g = phase('recognizeRingBufferWrite', recognizeRingBufferWrite(g));
   g = phase('fuseElementwise', fuseElementwise(g, options));
+  g = phase('fuseRingBufferWrite', fuseRingBufferWrite(g, options));
+  if (options.matmul ?? true) g = phase('fuseLowRankSample', fuseLowRankSample(g, options));
   return phase('fuseSoftmax', fuseSoftmax(g, options));
 }

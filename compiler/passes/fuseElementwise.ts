@@ -9,11 +9,14 @@
  * order, absorbing an operand when
  *  - it is an op a body may hold (`isBodyOp`), and
  *  - every use of it is inside the group (so it never needs its own buffer), or it costs
- *    nothing to recompute: a source, or an index remap of a value the group reads anyway;
+ *    nothing to recompute: a source, an index remap of a value the group reads anyway, or a
+ *    scalar computed from such values and scalar operands;
  *  - the group still reads at most `maxOperands` buffers (storage bindings are limited).
- * General reshapes stay outside: they are free aliases of a buffer, never kernels.
+ * General reshapes stay outside: they are free aliases of a buffer, never kernels. A reduction
+ * of a small buffer (≤ MAX_BODY_REDUCTION elements) to a scalar is a body op too, a loop in the
+ * kernel (e.g. the count of filled ring rows a SWAG sample scales by).
  */
-import { isBodyOp, numel, printBody, type BodyArg, type BodyInstruction, type Graph, type Node } from '../ir/index.ts';
+import { OPS, isBodyOp, isBodyReduction, numel, printBody, type BodyArg, type BodyInstruction, type Graph, type Node } from '../ir/index.ts';
 import { eliminateDeadCode } from './deadCode.ts';
 import { outputIds, rebuild, usersOf } from './fuseHelpers.ts';
 
@@ -43,18 +46,29 @@ export function elementwiseGroups(g: Graph, options: FuseElementwiseOptions = {}
   const users = usersOf(g);
   const outputs = outputIds(g);
 
-  const fusible = g.nodes.map((n) => {
+  const fusible: boolean[] = [];
+  for (const n of g.nodes) fusible[n.id] = isFusible(n);
+  function isFusible(n: Node): boolean {
     if (!isBodyOp(n.op)) return false;
+    // A reduction only of a small value read from a buffer, whole, to a scalar (of one element it
+    // is a free alias in the scheduler, better left alone).
+    if (OPS[n.op].kind === 'reduction') {
+      const x = g.nodes[n.inputs[0]!]!;
+      return !fusible[x.id] && numel(x.shape) > 1 && isBodyReduction(x, n.attrs);
+    }
     if (n.op === 'reshape') return isUnitReshape(n, g.nodes[n.inputs[0]!]!);
     if (n.op === 'literal') return numel(n.shape) <= maxLiteral;
     return true;
-  });
+  }
   // Free to recompute in every group that wants it: sources, and remaps of a leaf (or of such a remap).
   const duplicable: boolean[] = [];
   for (const n of g.nodes) {
     const kind = n.op === 'constant' || n.op === 'iota' || n.op === 'literal' ? 'source' : isLayout(n) ? 'remap' : 'other';
     const x = n.inputs[0];
-    duplicable[n.id] = fusible[n.id]! && (kind === 'source' || (kind === 'remap' && (!fusible[x!] || duplicable[x!]!)));
+    const leafOrDuplicable = (i: number) => !fusible[i] || duplicable[i]!;
+    duplicable[n.id] = fusible[n.id]! && (kind === 'source' || (kind === 'remap' && leafOrDuplicable(x!))
+      // A scalar computed from scalars (n + 1, a ring slot) is cheaper to recompute per element than to launch.
+      || (numel(n.shape) === 1 && n.inputs.every(leafOrDuplicable)));
   }
 
   // Fusible sources are written into the kernel; everything else a group reads is a buffer.

@@ -101,11 +101,17 @@ describe('bad requests', () => {
     expect(e.where).toBe('examples/test.swag:2');
   });
 
-  it('SWAG with K = 1 divides by K − 1', () => {
-    const e = fails(example('swag.swag'), { kind: 'posterior', name: 'SWAG', p: 4, dims: { K: 1 } });
+  it('a sample rule dividing by K − 1 with K = 1 is refused', () => {
+    const program = checked('posterior P(K: dim = 2) over params {\n  stat D = last(K, theta)\n  sample(z: normal[K]) = sqrt(1 / (K - 1)) * (z @ D)\n}\n', 'p.swag');
+    const e = fails(program, { kind: 'posterior', name: 'P', p: 4, dims: { K: 1 } });
     expect(e.code).toBe('unsupported');
     expect(e.message).toMatch(/evaluates to Infinity/);
-    expect(e.where).toBe('examples/swag.swag:15');
+    expect(e.where).toBe('p.swag:3');
+  });
+
+  it('SWAG with K = 1 lowers: its rule has no low-rank part below two filled rows', () => {
+    const r = lowerProgram(example('swag.swag'), { kind: 'posterior', name: 'SWAG', p: 4, dims: { K: 1 } });
+    expect(r.ok).toBe(true);
   });
 });
 

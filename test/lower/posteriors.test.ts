@@ -28,12 +28,13 @@ describe('SWAG collect', () => {
   const post = swag();
 
   it('reads theta, the snapshot count n and the statistics; writes the statistics', () => {
-    expect(post.collect.inputs.map((i) => `${i.name}:${i.role}`)).toEqual(['theta:input', 'n:input', 'mean:state', 'sq_mean:state', 'D:state']);
-    expect(post.collect.outputs.map((o) => o.name)).toEqual(['mean', 'sq_mean', 'D']);
+    expect(post.collect.inputs.map((i) => `${i.name}:${i.role}`)).toEqual(['theta:input', 'n:input', 'mean:state', 'sq_mean:state', 'D:state', 'filled:state']);
+    expect(post.collect.outputs.map((o) => o.name)).toEqual(['mean', 'sq_mean', 'D', 'filled']);
     expect(post.stats.map((s) => [s.name, s.reduce, s.capacity, s.shape])).toEqual([
       ['mean', 'average', undefined, [p]],
       ['sq_mean', 'average', undefined, [p]],
       ['D', 'last', K, [K, p]],
+      ['filled', 'last', K, [K]],
     ]);
   });
 
@@ -69,7 +70,8 @@ describe('sampling', () => {
 
   it('SWAG: mean + √scale·σ⊙z1 + √(scale/(K−1))·Dᵀz2', () => {
     const post = swag();
-    expect(post.sample.inputs.map((i) => `${i.name}:${i.role}`)).toEqual(['mean:state', 'sq_mean:state', 'D:state', 'seed:input']);
+    expect(post.sample.inputs.map((i) => `${i.name}:${i.role}`)).toEqual(['mean:state', 'sq_mean:state', 'D:state', 'filled:state', 'seed:input']);
+    expect(Array.from(state.filled!)).toEqual([1, 1, 1]); // 7 snapshots: the ring is full, K_eff = K
     expect(post.sample.nodes.filter((n) => n.op === 'randomNormal').map((n) => [n.shape, n.attrs.stream])).toEqual([[[p], 0], [[K], 1]]);
     expect(post.noise).toEqual([
       { name: 'z1', shape: [p] },

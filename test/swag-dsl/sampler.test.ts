@@ -12,9 +12,9 @@
  *   block). The kernel draws z₁ as Philox stream 0 and z₂ as stream 1 of the sample seed with the
  *   same layout (for z₂ the first ⌈K_eff/4⌉ invocations of each workgroup draw blocks 0…), so the
  *   two samplers agree given the same seed.
- *   One documented difference: the kernel uses K_eff = min(n, K) rows and √(scale/(K_eff−1)); the
- *   DSL's rule is written with K, so it always uses √(scale/(K−1)) and all K rows (unfilled rows
- *   are zero). They agree once n ≥ K (the normal case: SWAG samples after ≥ K snapshots).
+ *   Both scale by K_eff = min(n, K): the kernel from its host-side count, the DSL's rule from its
+ *   statistic `filled` (a 1 in every row of D written so far, so sum(filled) = K_eff).
+ *   test/swag-dsl/fused.test.ts checks the fused programs bit for bit against the kernels.
  * - statistics: many samples from fixed statistics have the SWAG mean and covariance.
  */
 import { describe, expect, it } from 'vitest';
@@ -141,7 +141,8 @@ describe('SWAG from the DSL: sample', () => {
       cpu.mean.set(mean), cpu.sqMean.set(sqMean), cpu.deviations.set(D), (cpu.n = n);
       // The seed is an i32 operand: its bits are the low key word, the high word is 0.
       for (const seed of [7, 2 ** 31 - 5]) {
-        const dsl = await device.read(c.sample.run({ mean: gpu.mean, sq_mean: gpu.sqMean, D: gpu.deviations, seed: [seed] }).theta_sample!);
+        const filled = new Float32Array(K).fill(1); // n ≥ K: every row of D is filled
+        const dsl = await device.read(c.sample.run({ mean: gpu.mean, sq_mean: gpu.sqMean, D: gpu.deviations, filled, seed: [seed] }).theta_sample!);
         const kernel = await device.read(await swagSample(device, gpu, { seed, scale: 0.5 }));
         const ref = swagSampleCpu(cpu, { key: seedKey(seed), scale: 0.5 });
         expect(maxRelError(dsl, kernel), `vs kernel, P = ${P}, K = ${K}, seed ${seed}`).toBeLessThan(1e-4);
@@ -151,7 +152,7 @@ describe('SWAG from the DSL: sample', () => {
     }
   });
 
-  it('with fewer than K snapshots, uses √(scale/(K−1)) where the kernel uses √(scale/(K_eff−1)) (documented difference)', async () => {
+  it('with fewer than K snapshots, scales by √(scale/(K_eff−1)), K_eff = sum(filled) = n, as the kernel does', async () => {
     const device = await testDevice();
     const P = 40, K = 5, n = 3;
     const c = await compilePosterior(device, 'SWAG', P, { K });
@@ -160,7 +161,8 @@ describe('SWAG from the DSL: sample', () => {
     const seed = 11;
     const z1 = randomNormalCpu(P, { key: seedKey(seed), stream: 0 });
     const z2 = randomNormalCpu(K, { key: seedKey(seed), stream: 1 });
-    const dsl = await device.read(c.sample.run({ mean, sq_mean: sqMean, D, seed: [seed] }).theta_sample!);
+    const filled = Float32Array.from({ length: K }, (_, r) => (r < n ? 1 : 0));
+    const dsl = await device.read(c.sample.run({ mean, sq_mean: sqMean, D, filled, seed: [seed] }).theta_sample!);
     const withK = (k: number) =>
       Float64Array.from({ length: P }, (_, i) => {
         const m = Math.fround(mean[i]!);
@@ -169,8 +171,8 @@ describe('SWAG from the DSL: sample', () => {
         for (let j = 0; j < K; j++) low += D[j * P + i]! * z2[j]!;
         return m + Math.sqrt(0.5 * v) * z1[i]! + Math.sqrt(0.5 / (k - 1)) * low;
       });
-    expect(maxRelError(dsl, withK(K))).toBeLessThan(1e-4);
-    expect(maxRelError(dsl, withK(n))).toBeGreaterThan(1e-2); // the kernel's K_eff rule differs here
+    expect(maxRelError(dsl, withK(n))).toBeLessThan(1e-4);
+    expect(maxRelError(dsl, withK(K))).toBeGreaterThan(1e-2); // the old rule, √(scale/(K−1)), differs here
     c.destroy();
   });
 
@@ -236,7 +238,7 @@ describe('SWAG from the DSL: sampling statistics', () => {
     const device = await testDevice();
     const c = await compilePosterior(device, 'SWAG', P, { K });
     const { mean, sqMean, D } = fixedStats(P, K, 123);
-    const samples = await draw(device, c, { mean, sq_mean: sqMean, D }, S);
+    const samples = await draw(device, c, { mean, sq_mean: sqMean, D, filled: new Float32Array(K).fill(1) }, S);
     c.destroy();
     const sigma2 = Array.from({ length: P }, (_, i) => Math.max(Math.fround(sqMean[i]! - Math.fround(mean[i]! * mean[i]!)), 1e-30));
     const cov = (withLowRank: boolean, scale = 0.5) => (i: number, j: number) => {

@@ -25,7 +25,7 @@ describe('examples', () => {
   it('declares the posteriors SWAG, DiagSWAG and SWA', () => {
     const r = checkExample('swag.swag');
     expect(r.program.posteriors.map((p) => [p.name, p.stats.map((s) => s.name), p.noise.map((z) => `${z.name}${showType(z.type)}`)])).toEqual([
-      ['SWAG', ['mean', 'sq_mean', 'D'], ['z1[p]', 'z2[K]']],
+      ['SWAG', ['mean', 'sq_mean', 'D', 'filled'], ['z1[p]', 'z2[K]']],
       ['DiagSWAG', ['mean', 'sq_mean'], ['z[p]']],
       ['SWA', ['mean'], []],
     ]);

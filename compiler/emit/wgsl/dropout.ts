@@ -59,11 +59,17 @@ fn dropout_bits(index: u32, stream: u32, seed: i32) -> u32 {
 }`;
 
 /** WGSL: `random_normal(index, stream, seed)`, element \`index\` of a randomNormal draw; needs PHILOX_HELPER_WGSL. */
-export const RANDOM_NORMAL_WGSL = `// randomNormal's standard normal for flat element \`index\` (see compiler/emit/wgsl/dropout.ts).
+export const RANDOM_NORMAL_WGSL = `// randomNormal's standard normal for flat element \`index\` (see compiler/emit/wgsl/dropout.ts):
+// lane (index mod 4) of philox_normals of its block, computing only that lane's Box–Muller half
+// (the same operations on the same words as philox_normals, so the same bits).
 fn random_normal(index: u32, stream: u32, seed: i32) -> f32 {
-  let z = philox_normals(philox4x32_10(vec4<u32>(index / 4u, 0u, stream, 0u), vec2<u32>(bitcast<u32>(seed), 0u)));
+  let bits = philox4x32_10(vec4<u32>(index / 4u, 0u, stream, 0u), vec2<u32>(bitcast<u32>(seed), 0u));
   let lane = index % 4u;
-  return select(select(z.x, z.y, lane == 1u), select(z.z, z.w, lane == 3u), lane >= 2u);
+  let high = lane >= 2u;
+  let r = sqrt(-2.0 * philox_log(philox_uniform(select(bits.x, bits.z, high))));
+  let t = 6.283185307179586 * (philox_uniform(select(bits.y, bits.w, high)) - 0.5);
+  if ((lane & 1u) == 0u) { return r * cos(t); }
+  return r * sin(t);
 }`;
 
 /** WGSL helpers: Philox itself and `dropout_bits(index, stream, seed)`. */

@@ -10,6 +10,8 @@
  * 1-D), and the kernel reads `in_k[i]` directly where a form is the identity. A node reached
  * through two different remaps is computed once per remap: recomputation, never a wrong index.
  *
+ * A reduction of a small operand to a scalar (allowed in bodies) is a loop over the whole operand.
+ *
  * Sizes, strides and offsets go in the uniform; which strides are zero and which accesses are
  * the identity are compiled in.
  */
@@ -234,11 +236,38 @@ export function bodyFunction(body: FusedBody, operands: readonly TypeInfo[], opt
         const keep = `(dropout_bits(${idx(k)}, ${ins.attrs.stream as number}u, ${seed}) >> 9u) >= ${dropoutThreshold(p)}u`;
         return bind(`select(0.0, ${x} * ${f32Literal(1 / (1 - p))}, ${keep})`, 'f32', key);
       }
+      case 'sum':
+      case 'mean':
+      case 'reduceMax': {
+        // A small operand reduced whole (fusedBody's isBodyReduction): a loop in every invocation,
+        // in index order from the first element, independent of the output element.
+        const a = ins.args[0]!;
+        if (!('operand' in a)) throw new Error(`${options.name}: ${ins.op} must read an operand`);
+        const count = numel(operands[a.operand]!.shape);
+        const scalarKey = `%${i}@whole`;
+        const hit = memo.get(scalarKey);
+        if (hit) return hit;
+        const name = `v${temp++}`;
+        const array = arrayName(a.operand);
+        const step = ins.op === 'reduceMax' ? `${name} = max(${name}, ${array}[r]);` : `${name} = ${name} + ${array}[r];`;
+        statements.push(`var ${name}: f32 = ${array}[0];`, `for (var r = 1u; r < ${count}u; r++) { ${step} }`);
+        if (ins.op === 'mean') statements.push(`${name} = ${name} / ${f32Literal(count)};`);
+        const v = { expr: name, type: 'f32' as WgslType };
+        memo.set(scalarKey, v);
+        return v;
+      }
       case 'randomNormal': {
         usesNormal = true;
         const seed = arg(0).expr;
         const k = flatForm(t.shape, map);
         return bind(`random_normal(${idx(k)}, ${ins.attrs.stream as number}u, ${seed})`, 'f32', key);
+      }
+      case 'mod': {
+        // Floored remainder, corrected by one step where a / b rounds across a whole number
+        // (exact for whole numbers below 2^24, where a − b·q is computed exactly).
+        const [a, b] = [arg(0).expr, arg(1).expr];
+        const r = bind(`${a} - ${b} * floor(${a} / ${b})`, 'f32', `${key}#raw`);
+        return bind(`select(select(${r.expr}, ${r.expr} - ${b}, abs(${r.expr}) >= abs(${b})), ${r.expr} + ${b}, ${r.expr} != 0.0 && ((${r.expr} < 0.0) != (${b} < 0.0)))`, 'f32', key);
       }
       default: {
         if (UNARY.has(ins.op)) return bind(renderUnary(ins.op as UnaryOp, arg(0).expr), 'f32', key);
