@@ -76,8 +76,9 @@ export async function writeAdapters(network: Network, run: TrainedRun, config: E
   if (mean) await writePeftAdapter(join(dir, 'swa-adapter'), peftAdapterOf(network, thetaToParams(network, mean), base).adapter);
   if (run.result.posterior.size) {
     const tensors = Object.fromEntries([...run.result.posterior].map(([k, v]) => {
-      const rows = v.length / network.size;
-      return [k, { dtype: 'F32' as const, shape: rows === 1 ? [network.size] : [rows, network.size], data: v }];
+      // Statistics over theta are [p] or [rows, p]; others (SWAG's `filled` ring) keep their length.
+      const shape = v.length === network.size || v.length % network.size !== 0 ? [v.length] : [v.length / network.size, network.size];
+      return [k, { dtype: 'F32' as const, shape, data: v }];
     }));
     const layout = JSON.stringify(network.theta.entries.map((e) => ({ path: e.path, shape: e.shape, offset: e.offset })));
     await writeSafetensors(join(dir, 'swag_statistics.safetensors'), tensors, { format: 'swaglet', collected: String(run.result.collected), theta_layout: layout });

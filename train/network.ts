@@ -87,6 +87,8 @@ export class Network {
       const y = forward.nodes[forward.outputs.find((o) => o.name === 'y')!.node]!;
       if (y.shape.length !== 2 || y.shape[0] !== batch) throw new Error(`${options.entry}'s output y is [${y.shape.join(', ')}]; a classifier returns logits [${batch}, classes]`);
       const net = new Network(device, unit, batch, dataInputs, features, compiled.cached !== undefined, network.theta, y.shape[1]!, options.frozen);
+      // Frozen weights are set once, here, so the prefix is right before any training run.
+      net.initialize(0);
       return net;
     } catch (e) {
       unit.destroy();

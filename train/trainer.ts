@@ -94,7 +94,7 @@ export async function trainRun(network: Network, features: FeatureTable, labels:
 
   network.initialize(mixSeed(config.seed, SEED_STREAM.init));
   const params = Object.fromEntries(network.parameters());
-  const optimizer = new AdamW(device, params, {
+  const optimizer = await AdamW.create(device, params, {
     weightDecay: config.weightDecay,
     maxGradNorm: config.clipNorm ?? 1,
     ...(config.beta1 !== undefined ? { beta1: config.beta1 } : {}),
@@ -130,7 +130,7 @@ export async function trainRun(network: Network, features: FeatureTable, labels:
       }
       if (step >= mapSteps) {
         const m = await saved.tensors('map');
-        map = new Map(Object.entries(m).map(([k, v]) => [k, v.data as Float32Array]));
+        map = new Map(network.theta.entries.map((e) => [e.path, m[e.path]!.data as Float32Array]));
       }
       events.onResume?.(step, saved.path);
     }
@@ -175,13 +175,13 @@ export async function trainRun(network: Network, features: FeatureTable, labels:
       const out = network.unit.backward(feeds);
       const lr = learningRate(step, schedule);
       const grads = Object.fromEntries(network.theta.entries.map((e) => [e.path, out[`grad.${e.path}`]!]));
-      optimizer.step(grads, lr);
+      optimizer.update(grads, lr);
       const [loss, gradNorm] = await Promise.all([device.read(out.loss!).then((a) => a[0]!), optimizer.gradNorm()]);
       if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
         // The update above used a non-finite gradient: the parameters on the device are spoiled,
         // so nothing more is saved; the last checkpoint is the last good state.
         throw new TrainingDivergedError(
-          `the loss became ${loss} (gradient norm ${gradNorm}) at step ${step + 1} of ${total} (epoch ${epoch + 1}, learning rate ${lr.toExponential(2)}); ` +
+          `training diverged at step ${step + 1} of ${total} (epoch ${epoch + 1}, learning rate ${lr.toExponential(2)}): loss ${loss}, gradient norm ${gradNorm}; ` +
             (checkpoint ? `the last good checkpoint in ${checkpoint.dir} is kept. ` : '') +
             'Try a lower learning rate or a smaller clip norm.',
         );

@@ -5,6 +5,7 @@
 import { FeatureTable, computeFeatures } from '../../train/features.ts';
 import { Network } from '../../train/network.ts';
 import type { TrainConfig } from '../../train/trainer.ts';
+import type { Device } from '../../runtime/index.ts';
 import { testDevice } from '../helpers/device.ts';
 import { rng } from '../helpers/random.ts';
 
@@ -75,8 +76,8 @@ export function task(seed = 1) {
   return { frozen, x, labels };
 }
 
-export async function network(frozen: Map<string, Float32Array>) {
-  return Network.compile(await testDevice(), { source: SOURCE, file: 'net.swag', entry: 'NetSwag', dims: { n: BATCH }, batchDim: 'n', frozen });
+export async function network(frozen: Map<string, Float32Array>, device?: Device) {
+  return Network.compile(device ?? (await testDevice()), { source: SOURCE, file: 'net.swag', entry: 'NetSwag', dims: { n: BATCH }, batchDim: 'n', frozen });
 }
 
 export async function featuresOf(net: Network, x: Float32Array): Promise<FeatureTable> {
