@@ -175,11 +175,11 @@ export async function trainRun(network: Network, features: FeatureTable, labels:
       const out = network.unit.backward(feeds);
       const lr = learningRate(step, schedule);
       const grads = Object.fromEntries(network.theta.entries.map((e) => [e.path, out[`grad.${e.path}`]!]));
-      optimizer.update(grads, lr);
+      optimizer.step(grads, lr);
       const [loss, gradNorm] = await Promise.all([device.read(out.loss!).then((a) => a[0]!), optimizer.gradNorm()]);
       if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
-        // The update above used a non-finite gradient: the parameters on the device are spoiled,
-        // so nothing more is saved; the last checkpoint is the last good state.
+        // The optimizer skipped this step (a non-finite norm gives a NaN clip scale), but the run
+        // cannot go on; nothing more is saved, so the last checkpoint is the last good state.
         throw new TrainingDivergedError(
           `training diverged at step ${step + 1} of ${total} (epoch ${epoch + 1}, learning rate ${lr.toExponential(2)}): loss ${loss}, gradient norm ${gradNorm}; ` +
             (checkpoint ? `the last good checkpoint in ${checkpoint.dir} is kept. ` : '') +
