@@ -15,6 +15,9 @@ export interface CompiledKernel {
   readonly layout: GPUBindGroupLayout;
 }
 
+/** Distinct uniform blocks kept alive for reuse before the cache is emptied. */
+export const UNIFORM_CACHE_LIMIT = 4096;
+
 /** One argument per binding: a tensor for storage bindings, raw bytes for the uniform. */
 export type KernelArg = Tensor | ArrayBufferView;
 
@@ -303,7 +306,6 @@ export class Device implements TensorOwner {
     const key = bytesKey(bytes);
     let buffer = this.uniformCache.get(key);
     if (!buffer) {
-      if (this.uniformCache.size >= 4096) this.clearUniformCache();
       const size = Math.max(16, Math.ceil(bytes.byteLength / 16) * 16);
       buffer = this.gpuDevice.createBuffer({ size, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, mappedAtCreation: true, label: 'params' });
       new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
@@ -326,6 +328,10 @@ export class Device implements TensorOwner {
     if (args.length !== spec.bindings.length) {
       throw new KernelError(`kernel '${spec.label}' takes ${spec.bindings.length} bindings, got ${args.length}`);
     }
+    // Make room before taking any uniform: clearing the cache between two uniforms of one
+    // dispatch would destroy the first while this bind group still needs it.
+    const uniforms = spec.bindings.filter((k) => k === 'uniform').length;
+    if (this.uniformCache.size + uniforms > UNIFORM_CACHE_LIMIT) this.clearUniformCache();
     const buffers: GPUBuffer[] = [];
     const sizes: number[] = [];
     spec.bindings.forEach((kind, i) => {

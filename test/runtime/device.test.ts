@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KernelError, LimitError, ShapeError, foldGrid, type KernelSpec } from '../../runtime/index.ts';
+import { KernelError, LimitError, ShapeError, UNIFORM_CACHE_LIMIT, foldGrid, type KernelSpec } from '../../runtime/index.ts';
 import { testDevice } from '../helpers/device.ts';
 
 const addOne: KernelSpec = {
@@ -56,6 +56,27 @@ describe('device', () => {
     const out = await device.read(a);
     expect(Array.from(out)).toEqual(new Array(n).fill(10));
     expect(device.stats.submits - before).toBe(1);
+  });
+
+  it('keeps both uniforms of a dispatch alive when the uniform cache fills up between them', async () => {
+    const device = await testDevice();
+    const spec: KernelSpec = {
+      label: 'two-uniforms',
+      bindings: ['read_write', 'uniform', 'uniform'],
+      wgsl: `struct A { x: f32 }
+struct B { y: f32 }
+@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<uniform> a: A;
+@group(0) @binding(2) var<uniform> b: B;
+@compute @workgroup_size(1) fn main() { out[0] = out[0] + a.x * b.y; }`,
+    };
+    const kernel = await device.kernel(spec);
+    const out = device.zeros([1]);
+    const one = new Float32Array([1, 0, 0, 0]);
+    // `a` stays cached from the first dispatch; each `b` is new, so the cache fills mid-dispatch.
+    for (let i = 0; i < UNIFORM_CACHE_LIMIT + 50; i++) device.dispatch(kernel, [out, one, new Float32Array([1, i, 0, 0])], [1]);
+    expect((await device.read(out))[0]).toBe(UNIFORM_CACHE_LIMIT + 50);
+    out.release();
   });
 
   it('caches pipelines by their WGSL', async () => {
