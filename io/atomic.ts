@@ -68,7 +68,8 @@ export async function writeFileAtomic(path: string, data: AtomicData): Promise<v
   await syncDir(nodePath.dirname(target));
 }
 
-async function syncDir(dir: string): Promise<void> {
+/** fsync a directory so a rename inside it survives power loss (a no-op where the platform cannot). */
+export async function syncDir(dir: string): Promise<void> {
   let dh: fsp.FileHandle | undefined;
   try {
     dh = await fsp.open(dir, 'r');

@@ -21,7 +21,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as nodePath from 'node:path';
-import { writeFileAtomic } from './atomic.ts';
+import { syncDir, writeFileAtomic } from './atomic.ts';
 import { decodeSafetensors, encodeSafetensors, type TensorInput } from './safetensors.ts';
 
 export interface CheckpointTensor {
@@ -107,19 +107,6 @@ interface Candidate {
 
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
-/** fsync a directory so a rename inside it survives power loss; some platforms cannot, which is fine. */
-async function fsyncDir(dir: string): Promise<void> {
-  let dh: fsp.FileHandle | undefined;
-  try {
-    dh = await fsp.open(dir, 'r');
-    await dh.sync();
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (!['EISDIR', 'EPERM', 'EACCES', 'EINVAL', 'ENOTSUP', 'EBADF'].includes(code ?? '')) throw err;
-  } finally {
-    await dh?.close().catch(() => undefined);
-  }
-}
 
 function encodeTensors(name: string, tensors: Record<string, CheckpointTensor>, source: string): Uint8Array {
   const inputs: Record<string, TensorInput> = {};
@@ -274,7 +261,7 @@ export async function writeCheckpoint(dir: string, step: number, files: Checkpoi
   const folder = await freeFolderName(root, step);
   const finalPath = nodePath.join(root, folder);
   await fsp.rename(tmp, finalPath);
-  await fsyncDir(root);
+  await syncDir(root);
   await options.onPhase?.('renamed');
 
   // 3. Point latest.json at it (atomic replace + directory fsync).
@@ -293,7 +280,7 @@ export async function writeCheckpoint(dir: string, step: number, files: Checkpoi
   for (const e of await fsp.readdir(root)) {
     if (e.startsWith('.tmp-')) await fsp.rm(nodePath.join(root, e), { recursive: true, force: true });
   }
-  await fsyncDir(root);
+  await syncDir(root);
   await options.onPhase?.('pruned');
   return finalPath;
 }
