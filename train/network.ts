@@ -22,6 +22,9 @@ export function swagReader(): (path: string) => string | undefined {
 /** One per-example input of the suffix: a row of `rowSize` elements per example. */
 export interface FeatureSpec {
   name: string;
+  /** The whole batch's shape, as compiled: [b, ...] or [b·k, ...] (k rows per example, example-major). */
+  shape: number[];
+  /** One example's part: `rowSize` contiguous elements. */
   rowShape: number[];
   rowSize: number;
   dtype: 'f32' | 'i32';
@@ -73,10 +76,13 @@ export class Network {
       if (!network || !compiled.graphs.forward || !compiled.graphs.backward) throw new Error(`${options.entry} is not a trainable network (it has ${unit.methods.join(', ')})`);
       const batch = options.dims[options.batchDim ?? 'b'];
       if (batch === undefined) throw new Error(`dims has no batch size '${options.batchDim ?? 'b'}'`);
+      // A batch-leading tensor, or one whose leading axis folds the batch with positions ([b·t, d]);
+      // the check below makes sure each example's part is contiguous and its own.
       const rowsOf = (name: string, shape: readonly number[], dtype: 'f32' | 'i32'): FeatureSpec => {
-        if (shape[0] !== batch) throw new Error(`${name} [${shape.join(', ')}] does not lead with the batch size ${batch}: it cannot be cached per example`);
-        const rowShape = shape.slice(1);
-        return { name, rowShape, rowSize: rowShape.reduce((p, d) => p * d, 1), dtype };
+        const lead = shape[0] ?? 0;
+        if (lead === 0 || lead % batch !== 0) throw new Error(`${name} [${shape.join(', ')}] does not lead with the batch size ${batch}: it cannot be cached per example`);
+        const rowShape = lead === batch ? shape.slice(1) : [lead / batch, ...shape.slice(1)];
+        return { name, shape: [...shape], rowShape, rowSize: rowShape.reduce((p, d) => p * d, 1), dtype };
       };
       const forward = compiled.graphs.forward;
       const dataGraph = compiled.graphs.prefix ?? forward;
@@ -89,10 +95,55 @@ export class Network {
       const net = new Network(device, unit, batch, dataInputs, features, compiled.cached !== undefined, network.theta, y.shape[1]!, options.frozen);
       // Frozen weights are set once, here, so the prefix is right before any training run.
       net.initialize(0);
+      if (net.hasPrefix) await net.checkPerExample();
       return net;
     } catch (e) {
       unit.destroy();
       throw e;
+    }
+  }
+
+  /**
+   * Caching per example is sound only if the prefix never mixes examples and keeps each one's
+   * rows together. Checked on the device, not assumed: the first and last examples of a batch
+   * swap places and every other example is replaced; their cached rows must not change.
+   */
+  async checkPerExample(): Promise<void> {
+    const b = this.batch;
+    if (b < 2) return;
+    let s = 12345;
+    const next = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    const fresh = (d: FeatureSpec, n: number) => (d.dtype === 'i32' ? Int32Array.from({ length: n }, () => Math.floor(next() * 2)) : Float32Array.from({ length: n }, () => 0.5 + next() / 2));
+    const first: Record<string, Float32Array | Int32Array> = {};
+    const second: Record<string, Float32Array | Int32Array> = {};
+    for (const d of this.dataInputs) {
+      const a = fresh(d, b * d.rowSize);
+      const c = fresh(d, b * d.rowSize);
+      c.set(a.subarray(0, d.rowSize), (b - 1) * d.rowSize);
+      c.set(a.subarray((b - 1) * d.rowSize), 0);
+      first[d.name] = a;
+      second[d.name] = c;
+    }
+    const read = async (feeds: Record<string, Float32Array | Int32Array>) => {
+      const out = this.unit.prefix(feeds);
+      const values: Record<string, Float32Array | Int32Array> = {};
+      for (const f of this.features) values[f.name] = (await this.device.read(out[f.name]!)) as Float32Array | Int32Array;
+      return values;
+    };
+    const a = await read(first);
+    const c = await read(second);
+    for (const f of this.features) {
+      let scale = 1e-30;
+      for (const v of a[f.name]!) scale = Math.max(scale, Math.abs(v));
+      for (const [from, to] of [[0, b - 1], [b - 1, 0]] as const) {
+        for (let k = 0; k < f.rowSize; k++) {
+          const x = a[f.name]![from * f.rowSize + k]!;
+          const y = c[f.name]![to * f.rowSize + k]!;
+          if (!(Math.abs(x - y) <= 1e-4 * scale)) {
+            throw new Error(`the frozen prefix mixes examples: ${f.name} [${f.shape.join(', ')}] of an example changes with the other examples of its batch (${x} vs ${y}); it cannot be cached per example`);
+          }
+        }
+      }
     }
   }
 

@@ -40,7 +40,7 @@ export async function predictProbabilities(network: Network, features: FeatureTa
     const indices = Array.from({ length: Math.min(b, features.count - k * b) }, (_, i) => k * b + i);
     const rows = features.gather(indices, b);
     const spec = new Map(network.features.map((s) => [s.name, s]));
-    inputs.push(Object.fromEntries(Object.entries(rows).map(([name, data]) => [name, network.device.tensor([b, ...spec.get(name)!.rowShape], data, spec.get(name)!.dtype)])));
+    inputs.push(Object.fromEntries(Object.entries(rows).map(([name, data]) => [name, network.device.tensor(spec.get(name)!.shape, data, spec.get(name)!.dtype)])));
   }
   try {
     for (let s = 0; s < draws; s++) {
