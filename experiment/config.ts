@@ -55,7 +55,7 @@ export const DEMO_CONFIG: ExperimentConfig = {
   },
   runs: 3,
   samples: 30,
-  checkpointEvery: 50,
+  checkpointEvery: 200,
   out: 'results',
 };
 

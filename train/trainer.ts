@@ -9,6 +9,7 @@
  * nothing more: the last checkpoint on disk is the last good state.
  */
 import { readLatestCheckpoint, writeCheckpoint } from '../io/checkpoint.ts';
+import { CLIP_NORM_INDEX } from '../kernels/adamw.ts';
 import type { Tensor } from '../runtime/index.ts';
 import type { FeatureTable } from './features.ts';
 import type { Network } from './network.ts';
@@ -103,6 +104,7 @@ export async function trainRun(network: Network, features: FeatureTable, labels:
   });
   const stateNames = network.unit.tensors.filter((t) => t.role === 'state').map((t) => t.name);
   const theta = device.zeros([network.size]);
+  const stepStats = device.zeros([2]);
 
   let step = 0;
   let collected = 0;
@@ -176,7 +178,12 @@ export async function trainRun(network: Network, features: FeatureTable, labels:
       const lr = learningRate(step, schedule);
       const grads = Object.fromEntries(network.theta.entries.map((e) => [e.path, out[`grad.${e.path}`]!]));
       optimizer.step(grads, lr);
-      const [loss, gradNorm] = await Promise.all([device.read(out.loss!).then((a) => a[0]!), optimizer.gradNorm()]);
+      // Loss and gradient norm side by side: one readback per step.
+      device.copyRange(out.loss!, 0, stepStats, 0, 1);
+      device.copyRange(optimizer.clipState, CLIP_NORM_INDEX, stepStats, 1, 1);
+      const stats = await device.read(stepStats);
+      const loss = stats[0]!;
+      const gradNorm = stats[1]!;
       if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
         // The optimizer skipped this step (a non-finite norm gives a NaN clip scale), but the run
         // cannot go on; nothing more is saved, so the last checkpoint is the last good state.
@@ -211,5 +218,6 @@ export async function trainRun(network: Network, features: FeatureTable, labels:
   } finally {
     optimizer.destroy();
     theta.release();
+    stepStats.release();
   }
 }
