@@ -24,16 +24,18 @@ const BATCH = 32;
 const TOKENS = 64;
 const S = 16;
 
-async function median(samples: number, run: () => Promise<void>): Promise<number> {
-  await run();
-  const times: number[] = [];
-  for (let i = 0; i < samples; i++) {
-    const t = performance.now();
-    await run();
-    times.push(performance.now() - t);
+/** Medians of several tasks timed round-robin, so a drift in the machine's speed hits all alike. */
+async function medians(rounds: number, tasks: (() => Promise<void>)[]): Promise<number[]> {
+  for (const task of tasks) await task();
+  const times: number[][] = tasks.map(() => []);
+  for (let r = 0; r < rounds; r++) {
+    for (const [k, task] of tasks.entries()) {
+      const t = performance.now();
+      await task();
+      times[k]!.push(performance.now() - t);
+    }
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
+  return times.map((xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!);
 }
 
 export async function benchBma(device: Device): Promise<BenchResult[]> {
@@ -79,9 +81,7 @@ export async function benchBma(device: Device): Promise<BenchResult[]> {
       const cache = network.prefix(data);
       await device.read(cache[Object.keys(cache)[0]!]!);
     };
-    const mapMs = await median(7, map);
-    const bmaMs = await median(7, bma);
-    const prefixMs = await median(7, prefixOnly);
+    const [mapMs, bmaMs, prefixMs] = (await medians(7, [map, bma, prefixOnly])) as [number, number, number];
     for (const t of Object.values(data)) t.release();
     return [
       { name: 'bma.map_ms', value: mapMs, unit: `ms (b ${BATCH}, t ${TOKENS})` },

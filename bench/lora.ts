@@ -34,12 +34,22 @@ function randomData(n: number, seed: number): Float32Array {
   });
 }
 
-async function timeProgram(device: Device, graph: Graph, options: CompileOptions, feeds: Record<string, Tensor>): Promise<number> {
-  const loaded = await loadProgram(device, compileProgram(graph, options));
-  for (const name of loaded.inputNames()) loaded.bind(name, feeds[name]!);
-  const t = await timeGpu(device, () => void loaded.run(), { warmup: 2, samples: 9, inner: 3 });
-  loaded.destroy();
-  return t.medianMs;
+/**
+ * Median times of several programs, measured round-robin (one sample of each per round) so a
+ * drift in the machine's speed lands on all of them alike and their ratios stay meaningful.
+ */
+async function timePrograms(device: Device, programs: { graph: Graph; options: CompileOptions }[], feeds: Record<string, Tensor>, rounds = 15): Promise<number[]> {
+  const loaded = await Promise.all(programs.map((p) => loadProgram(device, compileProgram(p.graph, p.options))));
+  for (const l of loaded) for (const name of l.inputNames()) l.bind(name, feeds[name]!);
+  const samples: number[][] = loaded.map(() => []);
+  for (let r = 0; r < rounds + 2; r++) {
+    for (const [k, l] of loaded.entries()) {
+      const t = await timeGpu(device, () => void l.run(), { warmup: 0, samples: 1, inner: 3 });
+      if (r >= 2) samples[k]!.push(t.medianMs); // the first two rounds warm up
+    }
+  }
+  for (const l of loaded) l.destroy();
+  return samples.map((xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!);
 }
 
 /**
@@ -55,9 +65,11 @@ export async function benchLora(device: Device): Promise<BenchResult[]> {
     B: device.tensor([OUT, R], randomData(OUT * R, 4)),
   };
   const lora = loraGraph(true);
-  const fused = await timeProgram(device, lora, options, feeds);
-  const unfused = await timeProgram(device, lora, { ...options, fuse: false }, feeds);
-  const base = await timeProgram(device, loraGraph(false), options, feeds);
+  const [fused, unfused, base] = (await timePrograms(device, [
+    { graph: lora, options },
+    { graph: lora, options: { ...options, fuse: false } },
+    { graph: loraGraph(false), options },
+  ], feeds)) as [number, number, number];
   for (const t of Object.values(feeds)) t.release();
   return [
     { name: 'lora.forward.fused_ms', value: fused, unit: 'ms' },
