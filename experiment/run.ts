@@ -130,7 +130,7 @@ export async function trainRuns(prepared: Prepared, config: ExperimentConfig, ev
     const seed = config.train.seed + m;
     const t = performance.now();
     const result = await trainRun(network, features.train, data.train.labels, { ...config.train, seed }, { dir: join(dir, 'checkpoints'), every: config.checkpointEvery, keep: 2 }, {
-      onStep: (s) => events.progress(`run ${m + 1} ${s.phase}`, s.step, s.total, `loss ${s.loss.toFixed(4)} lr ${s.lr.toExponential(1)}`),
+      onStep: (s) => events.progress(`run ${m + 1}`, s.step, s.total, `${s.phase} loss ${s.loss.toFixed(4)} lr ${s.lr.toExponential(1)}`),
       onResume: (step, path) => events.log(`resumed run ${m + 1} at step ${step} from ${path}`),
     });
     const run = { seed, result };
