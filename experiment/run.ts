@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { evaluate } from '../eval/metrics.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.ts';
 import { loadUseLiteWeights } from '../models/useLite.ts';
@@ -137,6 +138,8 @@ export async function trainRuns(prepared: Prepared, config: ExperimentConfig, ev
     await saveRun(resultPath, run);
     await writeAdapters(network, run, config, dir);
     runs.push(run);
+    const validation = evaluate(await predictMethod(network, 'MAP', [run], features.validation, { samples: 1 }), data.validation.labels);
+    events.log(`run ${m + 1}: MAP on validation: accuracy ${(100 * validation.accuracy).toFixed(1)}%, NLL ${validation.nll.toFixed(3)}, ECE ${validation.ece.toFixed(3)}`);
     events.log(`run ${m + 1}: ${result.stepsRun} steps in ${((performance.now() - t) / 1000).toFixed(1)} s; loss by epoch ${result.epochLoss.map((l) => l.toFixed(3)).join(' ')}; ${result.collected} SWAG snapshots; adapters in ${dir}`);
   }
   return runs;
