@@ -38,7 +38,7 @@ async function medians(rounds: number, tasks: (() => Promise<void>)[]): Promise<
   return times.map((xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!);
 }
 
-export async function benchBma(device: Device): Promise<BenchResult[]> {
+export async function benchBma(device: Device, options: { rounds?: number } = {}): Promise<BenchResult[]> {
   const network = await Network.compile(device, {
     source: readFileSync(FILE, 'utf8'),
     file: FILE,
@@ -81,7 +81,7 @@ export async function benchBma(device: Device): Promise<BenchResult[]> {
       const cache = network.prefix(data);
       await device.read(cache[Object.keys(cache)[0]!]!);
     };
-    const [mapMs, bmaMs, prefixMs] = (await medians(7, [map, bma, prefixOnly])) as [number, number, number];
+    const [mapMs, bmaMs, prefixMs] = (await medians(options.rounds ?? 7, [map, bma, prefixOnly])) as [number, number, number];
     for (const t of Object.values(data)) t.release();
     return [
       { name: 'bma.map_ms', value: mapMs, unit: `ms (b ${BATCH}, t ${TOKENS})` },
