@@ -25,13 +25,17 @@ export function checkShape(shape: readonly number[]): void {
  * A dense, row-major tensor in a device buffer. The buffer may be larger than the tensor
  * (it comes from a size-bucketed pool); kernels get sizes from their uniforms, never from arrayLength.
  */
-export class Tensor<D extends DType = DType> {
+export class Tensor<D extends DType = DType, S extends readonly number[] = readonly number[]> {
   private released = false;
 
+  /**
+   * `S` carries the shape in the type where it is known when the code is written: generated
+   * bindings type each output as, e.g., `Tensor<'f32', readonly [8, 6]>`.
+   */
   constructor(
     private readonly owner: TensorOwner,
     readonly buffer: GPUBuffer,
-    readonly shape: readonly number[],
+    readonly shape: S,
     readonly dtype: D,
     /** True when this tensor owns its buffer (views made by `reshape` do not). */
     private readonly ownsBuffer = true,

@@ -54,6 +54,11 @@ function sharedBuffers(unit: BindingUnit): ProgramBuffer[] {
   return [...seen.values()];
 }
 
+/** A device tensor type with its dtype and static shape: `Tensor<'f32', readonly [8, 6]>`. */
+function shapedTensor(b: { dtype: string; shape: readonly number[] }): string {
+  return `Tensor<${JSON.stringify(b.dtype)}, readonly [${b.shape.join(', ')}]>`;
+}
+
 function feedsOf(program: Program): ProgramBuffer[] {
   return program.buffers.filter((b) => b.role === 'input');
 }
@@ -62,7 +67,7 @@ function methodStructure(unit: BindingUnit, m: BindingMethod): OptionalKind<Meth
   const feeds = feedsOf(m.program);
   const outputs = m.program.outputs;
   const feedType = feeds.length ? `{ ${feeds.map((b) => `${propertyName(b.name)}: ProgramFeed`).join('; ')} }` : 'Record<string, never>';
-  const outType = `{ ${outputs.map((o) => `${propertyName(o.name)}: Tensor`).join('; ')} }`;
+  const outType = `{ ${outputs.map((o) => `${propertyName(o.name)}: ${shapedTensor(o)}`).join('; ')} }`;
   const signature = [
     ...feeds.map((b) => `@param feeds.${b.name} ${typeText(b)}`),
     ...outputs.map((o) => `@returns ${o.name}: ${typeText(o)}`),
@@ -128,9 +133,9 @@ function classStructure(unit: BindingUnit, shared: ProgramBuffer[]): ClassDeclar
       ...unit.methods.map((m) => methodStructure(unit, m)),
       {
         name: 'parameters',
-        returnType: `{ ${params.map((b) => `${propertyName(b.name)}: Tensor`).join('; ')} }`,
+        returnType: `{ ${params.map((b) => `${propertyName(b.name)}: ${shapedTensor(b)}`).join('; ')} }`,
         docs: ['The trainable tensors, on the device (shared by every program).'],
-        statements: [`return { ${params.map((b) => `${propertyName(b.name)}: this.module.tensor(${JSON.stringify(b.name)})`).join(', ')} };`],
+        statements: [`return { ${params.map((b) => `${propertyName(b.name)}: this.module.tensor(${JSON.stringify(b.name)}) as ${shapedTensor(b)}`).join(', ')} };`],
       },
       {
         name: 'tensor',

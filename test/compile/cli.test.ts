@@ -75,7 +75,7 @@ describe('swaglet compile', () => {
     expect(tsOut.code).toBe(0);
     expect(tsOut.out).toContain("from '../runtime/index.ts'");
     expect(tsOut.out).toContain('export class LoRA {');
-    expect(tsOut.out).toContain('forward(feeds: { x: ProgramFeed }): { y: Tensor }');
+    expect(tsOut.out).toContain('forward(feeds: { x: ProgramFeed }): { y: Tensor<"f32", readonly [4, 6]> }');
   });
 
   it('notes each size it had to assume', async () => {
