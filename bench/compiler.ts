@@ -1,12 +1,13 @@
 /**
  * The compiler end to end, and the SWAG programs it emits against the hand-written kernels.
  *
- * - `compile.ms`: USE-Lite finetune source (examples/use_lite_classifier.swag with its imports)
+ * - `compile.ms`: the transformer finetune (UseLiteSwagFull: LoRA inside layer 1 and on the pooling layer) source (examples/use_lite_classifier.swag with its imports)
  *   → WGSL programs: checkSource + lowerProgram + runPipeline + compileProgram of the forward,
  *   training, posterior collect and posterior sample graphs; median of 3.
- * - `swag.*`: SWAG (examples/swag.swag, K = 20) over p = 69,636 parameters (USE-Lite's adapters at
- *   the sizes the earlier runs used, so the figures compare across runs) — the DSL-compiled collect
- *   and sample programs (one kernel each), and the fused kernels of kernels/swag.ts on the same p.
+ * - `swag.*`: SWAG (examples/swag.swag, K = 20) over the transformer finetune's own trainable
+ *   parameters (UseLiteSwagFull: LoRA in layer 1 and the pooling layer, and the head; p = 66,562)
+ *   — the DSL-compiled collect and sample programs (one kernel each), and the fused kernels of
+ *   kernels/swag.ts on the same p.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { checkSource } from '../compiler/index.ts';
@@ -20,8 +21,6 @@ import type { BenchResult } from './result.ts';
 
 const FILE = 'examples/use_lite_classifier.swag';
 const K = 20;
-/** SWAG's parameter count in the swag.* figures. */
-const SWAG_P = 69_636;
 /** The finetune's own sizes (vocab 8000, d1 256, d2 512, …) and a per-call batch of b × t tokens. */
 const CALL = { b: 8, t: 64 };
 
@@ -37,7 +36,7 @@ interface Compiled {
 function compileUseLite(text: string, options: CompileOptions): Compiled {
   const checked = checkSource(text, FILE, { readFile });
   if (checked.diagnostics.length) throw new Error(`${FILE}: ${checked.diagnostics.map((d) => d.message).join('; ')}`);
-  const r = lowerProgram(checked.program, { kind: 'finetune', name: 'UseLiteSwag', dims: CALL, posterior: { dims: { K } } });
+  const r = lowerProgram(checked.program, { kind: 'finetune', name: 'UseLiteSwagFull', dims: CALL, posterior: { dims: { K } } });
   if (!r.ok) throw new Error(r.errors.map(formatLowerDiagnostic).join('\n'));
   const network = r.network!;
   const posterior = r.posterior!;
@@ -76,7 +75,7 @@ export async function benchCompiler(device: Device): Promise<BenchResult[]> {
 
   // The DSL-compiled SWAG programs, statistics bound on the device (a full ring: every row of D
   // filled); the sampler draws its own noise.
-  const p = SWAG_P;
+  const p = thetaSize;
   const swag = checkSource(readFileSync('examples/swag.swag', 'utf8'), 'examples/swag.swag');
   const lowered = lowerProgram(swag.program, { kind: 'posterior', name: 'SWAG', p, dims: { K } });
   if (!lowered.ok) throw new Error(lowered.errors.map(formatLowerDiagnostic).join('\n'));
@@ -113,7 +112,7 @@ export async function benchCompiler(device: Device): Promise<BenchResult[]> {
   for (const t of [theta, state.mean, state.sqMean, state.deviations, ...Object.values(stats)]) t.release();
 
   return [
-    { name: 'compile.ms', value: median(times), unit: `ms (USE-Lite finetune, real sizes, ${sizes}: 4 graphs → ${kernels} kernels, ${steps} steps)` },
+    { name: 'compile.ms', value: median(times), unit: `ms (USE-Lite transformer finetune UseLiteSwagFull, real sizes, ${sizes}: 4 graphs → ${kernels} kernels, ${steps} steps)` },
     { name: 'compile.p', value: thetaSize, unit: 'adapter parameters (theta)' },
     { name: 'swag.collect_ms', value: dslCollect.medianMs, unit: `ms (DSL, p ${p}, K ${K}, ${collectProgram.steps.length} steps)` },
     { name: 'swag.sample_ms', value: dslSample.medianMs, unit: `ms (DSL, p ${p}, K ${K}, ${sampleProgram.steps.length} steps, z drawn on the device)` },
