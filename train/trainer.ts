@@ -103,6 +103,8 @@ export async function trainRun(network: Network, features: FeatureTable, labels:
     ...(config.eps !== undefined ? { eps: config.eps } : {}),
   });
   const stateNames = network.unit.tensors.filter((t) => t.role === 'state').map((t) => t.name);
+  // A fresh run starts from empty statistics, whatever an earlier run on this network left there.
+  for (const t of network.unit.tensors) if (t.role === 'state') network.unit.set(t.name, new Float32Array(t.shape.reduce((p, d) => p * d, 1)));
   const theta = device.zeros([network.size]);
   const stepStats = device.zeros([2]);
 

@@ -48,6 +48,23 @@ describe('trainRun', () => {
     }
   });
 
+  it('a second run on the same network starts from empty statistics (no rows left by the first)', async () => {
+    const { frozen, x, labels } = task();
+    const short = { ...CONFIG, epochs: 1, swag: { epochs: 1, lr: 0.02, collectEvery: 3 } }; // 2 snapshots < K = 4
+    const reused = await network(frozen);
+    const fresh = await network(frozen);
+    try {
+      await trainRun(reused, await featuresOf(reused, x), labels, { ...CONFIG, seed: 9 });
+      const second = await trainRun(reused, await featuresOf(reused, x), labels, short);
+      const alone = await trainRun(fresh, await featuresOf(fresh, x), labels, short);
+      expect(second.collected).toBe(2);
+      same(second.posterior, alone.posterior);
+    } finally {
+      reused.destroy();
+      fresh.destroy();
+    }
+  });
+
   it('a run killed after a checkpoint and resumed ends bit-identical to an uninterrupted run', async () => {
     const { frozen, x, labels } = task();
     const net = await network(frozen);
