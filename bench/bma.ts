@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { encodeBatch } from '../data/batch.ts';
 import { loadImdb } from '../data/imdb.ts';
 import { loadUseTokenizer } from '../data/tokenizer.ts';
-import { loadUseLiteWeights } from '../models/useLite.ts';
+import { useLiteFrozenValues } from '../models/useLite.ts';
 import type { Device, Tensor } from '../runtime/index.ts';
 import { Network, swagReader } from '../train/network.ts';
 import { drawFromPosterior } from '../train/predict.ts';
@@ -45,10 +45,10 @@ export async function benchBma(device: Device, options: { rounds?: number } = {}
     entry: 'UseLiteSwag',
     dims: { b: BATCH, t: TOKENS },
     readFile: swagReader(),
-    frozen: new Map(Object.entries(loadUseLiteWeights()).map(([k, v]) => [k, v.data])),
+    frozen: useLiteFrozenValues(),
   });
   try {
-    network.initialize(1);
+    network.initializeParameters(1);
     const texts = loadImdb().slice(0, BATCH).map((r) => r.text);
     const batch = encodeBatch(loadUseTokenizer(), texts, TOKENS);
     const ids = network.dataInputs.find((d) => d.dtype === 'i32')!.name;

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { evaluate } from '../eval/metrics.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.ts';
-import { loadUseLiteWeights } from '../models/useLite.ts';
+import { useLiteFrozenValues } from '../models/useLite.ts';
 import type { Device } from '../runtime/index.ts';
 import { computeFeatures, FeatureTable } from '../train/features.ts';
 import { availableMethods, predictMethod, type MethodName, type TrainedRun } from '../train/methods.ts';
@@ -55,11 +55,10 @@ export async function prepare(device: Device, config: ExperimentConfig, events: 
     entry: config.model.entry,
     dims: { b: config.model.batch, t: config.model.maxTokens },
     readFile: swagReader(),
-    frozen: new Map(Object.entries(loadUseLiteWeights()).map(([k, v]) => [k, v.data])),
+    frozen: useLiteFrozenValues(),
   });
   events.log(`${config.model.entry}: ${network.size} trainable parameters; frozen prefix cached as ${network.features.map((f) => `${f.name} [${f.rowShape.join(', ')}]`).join(', ')} per example (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   try {
-    network.initialize(0);
     events.stage('Data');
     const data = loadExperimentData(config);
     events.log(`IMDB train ${data.train.texts.length}, validation ${data.validation.texts.length}, test ${data.test.texts.length}; fine foods ${data.shift.texts.length}; SpamAssassin ${data.ood.texts.length}`);

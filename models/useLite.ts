@@ -76,6 +76,11 @@ export function loadUseLiteWeights(modelJsonPath = useLiteModelJson()): Record<s
   return out;
 }
 
+/** The pretrained weights as values by name: what a network's `frozen` option takes. */
+export function useLiteFrozenValues(modelJsonPath = useLiteModelJson()): Map<string, Float32Array> {
+  return new Map(Object.entries(loadUseLiteWeights(modelJsonPath)).map(([k, v]) => [k, v.data]));
+}
+
 /** [in, out] or [1, 1, in, out] → [out, in]. */
 function transposeKernel(w: TfjsWeight, source: string): FrozenTensor {
   const dims = w.shape.filter((d, i) => !(d === 1 && i < w.shape.length - 2));

@@ -94,7 +94,7 @@ export class Network {
       if (y.shape.length !== 2 || y.shape[0] !== batch) throw new Error(`${options.entry}'s output y is [${y.shape.join(', ')}]; a classifier returns logits [${batch}, classes]`);
       const net = new Network(device, unit, batch, dataInputs, features, compiled.cached !== undefined, network.theta, y.shape[1]!, options.frozen);
       // Frozen weights are set once, here, so the prefix is right before any training run.
-      net.initialize(0);
+      net.initializeAll(0);
       if (net.hasPrefix) await net.checkPerExample();
       return net;
     } catch (e) {
@@ -156,11 +156,26 @@ export class Network {
     return this.unit.methods.includes('collect') && this.unit.methods.includes('sample');
   }
 
-  /** Sets every tensor to its initial value: frozen ones from the base, params from their initializers (seeded). */
-  initialize(seed: number): void {
+  /** Sets the frozen tensors from the base and the parameters from their initializers (seeded). */
+  private initializeAll(seed: number): void {
+    this.writeInitial(seed, (role) => role === 'param' || role === 'frozen');
+  }
+
+  /**
+   * Re-initializes the trainable parameters only (a new run, seeded); the frozen base, set once
+   * when the network was built, stays on the device untouched.
+   */
+  initializeParameters(seed: number): void {
+    this.writeInitial(seed, (role) => role === 'param');
+  }
+
+  private writeInitial(seed: number, wanted: (role: string) => boolean): void {
+    // Frozen values go in even when only parameters are written: an initializer may read them (DoRA's row_norm(W)).
     const values = initializeNetwork(this.unit.compiled.network!, { seed, ...(this.frozen ? { loaded: this.frozen } : {}) });
-    const shared = new Set(this.unit.tensors.map((t) => t.name));
-    for (const [name, data] of values) if (shared.has(name)) this.unit.set(name, data);
+    for (const t of this.unit.tensors) {
+      const v = values.get(t.name);
+      if (v && wanted(t.role)) this.unit.set(t.name, v);
+    }
   }
 
   /** The trainable tensors, by name, in theta order. */

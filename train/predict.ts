@@ -36,10 +36,10 @@ export async function predictProbabilities(network: Network, features: FeatureTa
   const batches = Math.ceil(features.count / b);
   // Inputs gathered once: every draw reads the same rows.
   const inputs: Record<string, Tensor>[] = [];
+  const spec = new Map(network.features.map((s) => [s.name, s]));
   for (let k = 0; k < batches; k++) {
     const indices = Array.from({ length: Math.min(b, features.count - k * b) }, (_, i) => k * b + i);
     const rows = features.gather(indices, b);
-    const spec = new Map(network.features.map((s) => [s.name, s]));
     inputs.push(Object.fromEntries(Object.entries(rows).map(([name, data]) => [name, network.device.tensor(spec.get(name)!.shape, data, spec.get(name)!.dtype)])));
   }
   try {
@@ -72,9 +72,7 @@ export function drawFromPosterior(network: Network, seed: number, collected: num
   const sample = network.unit.compiled.graphs.sample!;
   const feeds: Record<string, ArrayLike<number>> = { seed: [seed] };
   if (sample.inputs.some((i) => i.name === 'n')) feeds.n = [collected];
-  const out = network.unit.sample(feeds);
-  const theta = out[Object.keys(out)[0]!]!;
-  network.unpackTheta(theta);
+  network.unpackTheta(network.unit.sample(feeds).theta_sample!);
 }
 
 /** The seed of posterior draw `s` of run `run`. */

@@ -93,7 +93,7 @@ export async function trainRun(network: Network, features: FeatureTable, labels:
     ...(config.swag ? { swa: { start: mapSteps, lr: config.swag.lr } } : {}),
   };
 
-  network.initialize(mixSeed(config.seed, SEED_STREAM.init));
+  network.initializeParameters(mixSeed(config.seed, SEED_STREAM.init));
   const params = Object.fromEntries(network.parameters());
   const optimizer = await AdamW.create(device, params, {
     weightDecay: config.weightDecay,

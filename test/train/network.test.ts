@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { loadUseLiteWeights } from '../../models/useLite.ts';
+import { useLiteFrozenValues } from '../../models/useLite.ts';
 import { Network, swagReader } from '../../train/network.ts';
 import { testDevice } from '../helpers/device.ts';
 
@@ -46,7 +46,7 @@ describe('Network', () => {
       entry: 'UseLiteSwagFull',
       dims: { b: 2, t: 5 },
       readFile: swagReader(),
-      frozen: new Map(Object.entries(loadUseLiteWeights()).map(([k, v]) => [k, v.data])),
+      frozen: useLiteFrozenValues(),
     });
     try {
       expect(net.hasPrefix).toBe(true);
