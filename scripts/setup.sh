@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Sets up a fresh Debian machine for swaglet: Mesa's EGL/llvmpipe (the CPU path of Dawn) when
+# Sets up a fresh Debian machine for swaglet: Mesa's EGL/llvmpipe (the CPU path of Dawn) and
+# redis-server (the job queue's engine; the queue tests start their own on a loopback port) when
 # missing, then the npm dependencies. Safe to re-run; it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in libegl1 libegl-mesa0 libgl1-mesa-dri; do
+for pkg in libegl1 libegl-mesa0 libgl1-mesa-dri redis-server; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
-  echo "setup: installing ${need[*]} (Mesa llvmpipe, the CPU path for WebGPU)"
+  echo "setup: installing ${need[*]} (Mesa llvmpipe, the CPU path for WebGPU; redis-server for the job queue)"
   sudo_cmd=""
   [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
