@@ -94,6 +94,7 @@ export function numberValue(table: Table, column: string, row: number, value: un
   else if (typeof value === 'boolean') x = value ? 1 : 0;
   else if (typeof value === 'string' && value.trim() !== '') x = Number(value);
   else throw new DataError(place, `${what}expected a number, got ${value === undefined || value === null || value === '' ? 'nothing' : JSON.stringify(value)}`);
+  if (Number.isNaN(x)) throw new DataError(place, `${what}expected a number, got ${JSON.stringify(value)}`);
   if (!Number.isFinite(x)) throw new DataError(place, `${what}expected a finite number, got ${JSON.stringify(typeof value === 'string' ? value : String(value))}`);
   return x;
 }
