@@ -74,13 +74,20 @@ export class LabelMap {
     return LabelMap.strings([...new Set(keys.map((k) => k.text))].sort());
   }
 
-  static fromJSON(json: unknown): LabelMap {
+  /** Reads the JSON form back; `source` (the file it came from) names it in a DataError. */
+  static fromJSON(json: unknown, source = 'label map'): LabelMap {
     const j = json as Partial<LabelMapJson> | null;
     if (j === null || typeof j !== 'object' || (j.kind !== 'integer' && j.kind !== 'string') || !Array.isArray(j.names)) {
-      throw new Error(`a label map is {"kind": "integer" | "string", "names": [...]}, got ${JSON.stringify(json)}`);
+      throw new DataError({ file: source }, `a label map is {"kind": "integer" | "string", "names": [...]}, got ${JSON.stringify(json)}`);
     }
-    if (!j.names.every((n) => typeof n === 'string')) throw new Error('label map names must be strings');
-    return j.kind === 'integer' ? LabelMap.integer(j.names.length, j.names) : LabelMap.strings(j.names);
+    if (j.names.length === 0 || !j.names.every((n) => typeof n === 'string')) {
+      throw new DataError({ file: source }, 'label map names must be a non-empty list of strings');
+    }
+    try {
+      return j.kind === 'integer' ? LabelMap.integer(j.names.length, j.names) : LabelMap.strings(j.names);
+    } catch (e) {
+      throw new DataError({ file: source }, (e as Error).message);
+    }
   }
 
   toJSON(): LabelMapJson {

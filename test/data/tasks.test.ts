@@ -1,14 +1,15 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { LabelMap } from '../../data/labels.ts';
 import { multipleChoiceExamples, multipleChoicePrompt, sentenceCase } from '../../data/multipleChoice.ts';
 import { readTable } from '../../data/table.ts';
 import { classificationExamples } from '../../data/tasks.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'swaglet-tasks-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const file = (name: string, text: string | Uint8Array): string => {
   const path = join(dir, name);
   writeFileSync(path, text);
@@ -72,7 +73,8 @@ describe('classification labels', () => {
 
   it('rejects a malformed label map JSON', () => {
     expect(() => LabelMap.fromJSON({ kind: 'float', names: [] })).toThrow(/a label map is/);
-    expect(() => LabelMap.fromJSON({ kind: 'string', names: ['a', 'a'] })).toThrow(/appears twice/);
+    expect(() => LabelMap.fromJSON({ kind: 'string', names: ['a', 'a'] }, 'run/labels.json')).toThrow('run/labels.json: label "a" appears twice in the label map');
+    expect(() => LabelMap.fromJSON({ kind: 'integer', names: [] }, 'run/labels.json')).toThrow(/run\/labels\.json: label map names must be a non-empty list/);
   });
 });
 

@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { encodeBatch } from '../../data/batch.ts';
 import { answerTokenIds } from '../../data/multipleChoice.ts';
 import { TokenizerError, useTextTokenizer } from '../../data/textTokenizer.ts';
@@ -9,6 +9,7 @@ import { loadTokenizerJson, tokenizerFromJson } from '../../data/tokenizerJson.t
 import { SentencePieceTokenizer, type VocabularyPiece } from '../../data/tokenizer.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'swaglet-tokenizer-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function writeTokenizer(name: string, json: unknown, config?: unknown): string {
   // A folder of its own, so a tokenizer_config.json belongs to one tokenizer only.
