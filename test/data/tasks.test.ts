@@ -137,6 +137,17 @@ describe('multiple choice', () => {
     expect(swag.texts![1]).toBe(multipleChoicePrompt('She sits', ['stands', 'eats', 'reads', 'runs']));
   });
 
+  it('reads an ARC-style Parquet file: choices as a {text, label} struct, answer letters', async () => {
+    const path = file('arc.parquet', new Uint8Array(parquetWriteBuffer({ columnData: [
+      { name: 'question', data: ['Q1?', 'Q2?'], type: 'STRING' },
+      { name: 'choices', data: [{ text: ['a', 'b'], label: ['A', 'B'] }, { text: ['c', 'd'], label: ['A', 'B'] }] },
+      { name: 'answerKey', data: ['B', 'A'], type: 'STRING' },
+    ] })));
+    const ex = multipleChoiceExamples(await readTable(path), { question: 'question', choices: 'choices', answer: 'answerKey' });
+    expect(ex.texts).toEqual([multipleChoicePrompt('Q1?', ['a', 'b']), multipleChoicePrompt('Q2?', ['c', 'd'])]);
+    expect(Array.from(ex.labels)).toEqual([1, 0]);
+  });
+
   it('names the file and row of a bad answer or a different number of choices', async () => {
     const outside = jsonl('mc4.jsonl', [{ q: 'Q?', c: ['a', 'b'], a: 'C' }]);
     await expect(readTable(outside).then((t) => multipleChoiceExamples(t, { question: 'q', choices: 'c', answer: 'a' }))).rejects.toThrow(
