@@ -3,6 +3,7 @@
  * arrays, on any machine, so experiments can name their data by (source, seed).
  */
 import { mulberry32 } from '../kernels/cpu/seeded.ts';
+import { type Examples, selectExamples } from './examples.ts';
 
 export class SplitError extends Error {
   override name = 'SplitError';
@@ -119,4 +120,42 @@ export function stratifiedSample<T, L extends number | string>(
     picked.push(...shuffleWith(group, random).slice(0, want));
   });
   return shuffleWith(picked, random);
+}
+
+/**
+ * Holds out `fraction` of `examples` for validation, stratified by label: each class gives its share
+ * (largest-remainder rounding, so the total is round(fraction · n) and no class is over- or
+ * under-drawn by more than one), the held-out rows of each class drawn by a seeded shuffle. Both
+ * parts keep the file's row order. Throws SplitError when either part would be empty.
+ */
+export function validationFraction(examples: Examples, fraction: number, seed: number): { train: Examples; validation: Examples } {
+  if (!(fraction > 0 && fraction < 1)) throw new SplitError(`validation fraction must be between 0 and 1 (exclusive), got ${fraction}`);
+  const n = examples.labels.length;
+  const total = Math.round(fraction * n);
+  if (total === 0 || total === n) {
+    throw new SplitError(`a validation fraction of ${fraction} of ${n} examples leaves ${total === 0 ? 'no validation' : 'no training'} examples`);
+  }
+  const byClass = new Map<number, number[]>();
+  for (let i = 0; i < n; i++) {
+    const group = byClass.get(examples.labels[i]!);
+    if (group === undefined) byClass.set(examples.labels[i]!, [i]);
+    else group.push(i);
+  }
+  const classes = [...byClass.keys()].sort((a, b) => a - b);
+  // Largest remainder: floor each class's exact share, then give the leftover one by one to the
+  // classes with the largest fractional parts (ties to the lower class id).
+  const exact = classes.map((c) => (byClass.get(c)!.length * total) / n);
+  const counts = exact.map(Math.floor);
+  const leftover = total - counts.reduce((a, b) => a + b, 0);
+  const order = classes.map((_, j) => j).sort((a, b) => exact[b]! - counts[b]! - (exact[a]! - counts[a]!) || a - b);
+  for (let j = 0; j < leftover; j++) counts[order[j]!]!++;
+  const random = mulberry32(seed);
+  const held = new Uint8Array(n);
+  classes.forEach((c, j) => {
+    for (const i of shuffleWith(byClass.get(c)!, random).slice(0, counts[j]!)) held[i] = 1;
+  });
+  const trainIndices: number[] = [];
+  const validationIndices: number[] = [];
+  for (let i = 0; i < n; i++) (held[i] ? validationIndices : trainIndices).push(i);
+  return { train: selectExamples(examples, trainIndices), validation: selectExamples(examples, validationIndices) };
 }
