@@ -7,18 +7,23 @@
  * find their inputs under `config.out/<name>/`.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { evaluate } from '../eval/metrics.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
+import { readLatestCheckpoint } from '../io/checkpoint.ts';
+import { readFileManifest } from '../io/manifest.ts';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.ts';
 import { useLiteFrozenValues } from '../models/useLite.ts';
 import type { Device } from '../runtime/index.ts';
 import { computeFeatures, FeatureTable } from '../train/features.ts';
 import { availableMethods, predictMethod, type MethodName, type TrainedRun } from '../train/methods.ts';
+import { type Fingerprint, ResumeMismatchError, diffFingerprints } from '../train/fingerprint.ts';
 import { Network, swagReader } from '../train/network.ts';
 import { trainRun, type RunResult } from '../train/trainer.ts';
-import type { ExperimentConfig } from './config.ts';
+import { ConfigError, type ExperimentConfig } from './config.ts';
+import { experimentFingerprint, runFingerprint } from './fingerprint.ts';
+import { RESULT_FILE, RUN_MANIFEST, checkRunResult, inspectRun, writeRunManifest } from './runManifest.ts';
 import { loadExperimentData, tokenize, useTokenizer, type ExperimentData, type Split } from './data.ts';
 import { writeAdapters } from './adapters.ts';
 import { buildReport, type EvaluatedMethod } from './report.ts';
@@ -29,9 +34,18 @@ export interface ExperimentEvents {
   /** Progress within a task. */
   progress(task: string, done: number, total: number, detail?: string): void;
   log(line: string): void;
+  /** Asked between steps: true stops the work there (training keeps a checkpoint of the step). */
+  shouldStop?(): boolean;
 }
 
 export const quietEvents: ExperimentEvents = { stage() {}, progress() {}, log() {} };
+
+/** The work stopped on request (a Ctrl-C) at a safe point. */
+export class ExperimentStoppedError extends Error {
+  override name = 'ExperimentStoppedError';
+}
+
+const warn = (events: ExperimentEvents, message: string) => events.log(`warning: ${message}`);
 
 /** Everything of one experiment lives here. */
 export const experimentDir = (config: ExperimentConfig) => join(config.out, config.name);
@@ -40,6 +54,36 @@ export interface Prepared {
   network: Network;
   data: ExperimentData;
   features: Record<'train' | 'validation' | 'test' | 'shift' | 'ood', FeatureTable>;
+  /** What the runs' checkpoints record beyond the training config: the source and the data. */
+  fingerprint: Fingerprint;
+}
+
+/** Where run `m` keeps its checkpoints and outputs. */
+export const runDir = (config: ExperimentConfig, m: number) => join(experimentDir(config), 'runs', `run-${m}`);
+
+/** The run folders an experiment holds now (any content: finished, unfinished or damaged). */
+export function existingRuns(config: ExperimentConfig): string[] {
+  const runs = join(experimentDir(config), 'runs');
+  if (!existsSync(runs)) return [];
+  return readdirSync(runs)
+    .filter((d) => /^run-\d+$/.test(d) && readdirSync(join(runs, d)).length > 0)
+    .map((d) => join(runs, d));
+}
+
+/**
+ * Whether `train` may start: a fresh start over existing runs must be asked for (`fresh`
+ * deletes them); without `resume` or `fresh` a folder that holds a run is never adopted.
+ */
+export function checkTrainingStart(config: ExperimentConfig, options: { resume: boolean; fresh: boolean }, resumeHint: string): void {
+  if (options.resume && options.fresh) throw new ConfigError('--resume and --fresh exclude each other');
+  const runs = existingRuns(config);
+  if (options.fresh) {
+    rmSync(join(experimentDir(config), 'runs'), { recursive: true, force: true });
+    return;
+  }
+  if (!options.resume && runs.length) {
+    throw new ConfigError(`${experimentDir(config)} holds a run (${runs.map((r) => r.split('/').pop()).join(', ')}): continue it with ${resumeHint} --resume, or start afresh with --fresh (deletes it)`);
+  }
 }
 
 const hash = (...parts: (string | number)[]) => createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 16);
@@ -57,6 +101,10 @@ export async function prepare(device: Device, config: ExperimentConfig, events: 
     readFile: swagReader(),
     frozen: useLiteFrozenValues(),
   });
+  if (!network.hasPosterior) {
+    network.destroy();
+    throw new ConfigError(`'model.entry': ${config.model.entry} in ${config.model.file} has no posterior (collect and sample): the SWAG phase needs a finetune with one, such as 'posterior SWAG(K: 5)'`);
+  }
   events.log(`${config.model.entry}: ${network.size} trainable parameters; frozen prefix cached as ${network.features.map((f) => `${f.name} [${f.rowShape.join(', ')}]`).join(', ')} per example (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   try {
     events.stage('Data');
@@ -72,25 +120,26 @@ export async function prepare(device: Device, config: ExperimentConfig, events: 
       const split: Split = data[s];
       const path = join(cacheDir, `${s}-${hash(key, ...split.texts)}.safetensors`);
       const meta = { key };
-      let table = await FeatureTable.load(path, network.features, meta);
+      let table = await FeatureTable.load(path, network.features, meta, (problem) => warn(events, `${problem}; recomputing it`));
       if (table) events.log(`${s}: ${table.count} examples from ${path}`);
       else {
         const rows = tokenize(tokenizer, split.texts, network.dataInputs, config.model.maxTokens);
         const t = performance.now();
-        table = await computeFeatures(network, rows, (done, total) => events.progress(`prefix ${s}`, done, total));
+        table = await computeFeatures(network, rows, (done, total) => {
+          if (events.shouldStop?.()) throw new ExperimentStoppedError(`stopped while computing the frozen prefix of ${s} (the splits done so far are cached)`);
+          events.progress(`prefix ${s}`, done, total);
+        });
         await table.save(path, meta);
         events.log(`${s}: ${table.count} examples in ${((performance.now() - t) / 1000).toFixed(1)} s`);
       }
       features[s] = table;
     }
-    return { network, data, features };
+    return { network, data, features, fingerprint: experimentFingerprint(config, source, data.train) };
   } catch (e) {
     network.destroy();
     throw e;
   }
 }
-
-const runDir = (config: ExperimentConfig, m: number) => join(experimentDir(config), 'runs', `run-${m}`);
 
 async function saveRun(path: string, run: TrainedRun): Promise<void> {
   const t = (v: Float32Array) => ({ dtype: 'F32' as const, shape: [v.length], data: v });
@@ -113,29 +162,43 @@ async function loadRun(path: string): Promise<TrainedRun> {
   return { seed: Number(f.metadata.seed), result };
 }
 
-/** Trains the M runs (resuming each from its checkpoints when `resume`), saving results and adapters. */
+/**
+ * Trains the M runs, each resumed from its checkpoints when `resume`, saving results and adapters.
+ * A run counts as finished only when its manifest verifies; a resumed run completes whatever a
+ * crash left unwritten. A run trained with another config is refused, naming the fields.
+ */
 export async function trainRuns(prepared: Prepared, config: ExperimentConfig, events: ExperimentEvents, options: { resume: boolean }): Promise<TrainedRun[]> {
   const { network, features, data } = prepared;
   const runs: TrainedRun[] = [];
   for (let m = 0; m < config.runs; m++) {
     const dir = runDir(config, m);
-    const resultPath = join(dir, 'result.safetensors');
-    if (!options.resume) rmSync(dir, { recursive: true, force: true });
-    if (options.resume && existsSync(resultPath)) {
-      runs.push(await loadRun(resultPath));
-      events.log(`run ${m + 1}/${config.runs}: finished earlier (${resultPath})`);
-      continue;
+    const resultPath = join(dir, RESULT_FILE);
+    const fingerprint = runFingerprint(config, m, features.train.count, prepared.fingerprint);
+    if (options.resume) {
+      const state = await inspectRun(dir, fingerprint);
+      if (state.state === 'mismatch') throw new ResumeMismatchError(dir, state.differences);
+      if (state.state === 'complete') {
+        runs.push(await loadRun(resultPath));
+        events.log(`run ${m + 1}/${config.runs}: finished earlier (${resultPath})`);
+        continue;
+      }
+      if (existsSync(join(dir, RUN_MANIFEST)) || existsSync(resultPath)) events.log(`run ${m + 1}/${config.runs}: not complete (${state.problems.join('; ')}); completing it`);
     }
+    // The manifest of an earlier attempt goes first: a crash from here on leaves the run unfinished.
+    rmSync(join(dir, RUN_MANIFEST), { force: true });
     events.stage(`Training run ${m + 1} of ${config.runs}`);
     const seed = config.train.seed + m;
     const t = performance.now();
-    const result = await trainRun(network, features.train, data.train.labels, { ...config.train, seed }, { dir: join(dir, 'checkpoints'), every: config.checkpointEvery, keep: 2 }, {
+    const result = await trainRun(network, features.train, data.train.labels, { ...config.train, seed }, { dir: join(dir, 'checkpoints'), every: config.checkpointEvery, keep: 2, fingerprint: prepared.fingerprint }, {
       onStep: (s) => events.progress(`run ${m + 1}`, s.step, s.total, `${s.phase} loss ${s.loss.toFixed(4)} lr ${s.lr.toExponential(1)}`),
       onResume: (step, path) => events.log(`resumed run ${m + 1} at step ${step} from ${path}`),
+      onWarning: (message) => warn(events, message),
+      ...(events.shouldStop ? { shouldStop: () => events.shouldStop!() } : {}),
     });
     const run = { seed, result };
     await saveRun(resultPath, run);
     await writeAdapters(network, run, config, dir);
+    await writeRunManifest(dir, fingerprint);
     runs.push(run);
     const validation = evaluate(await predictMethod(network, 'MAP', [run], features.validation, { samples: 1 }), data.validation.labels);
     events.log(`run ${m + 1}: MAP on validation: accuracy ${(100 * validation.accuracy).toFixed(1)}%, NLL ${validation.nll.toFixed(3)}, ECE ${validation.ece.toFixed(3)}`);
@@ -144,13 +207,66 @@ export async function trainRuns(prepared: Prepared, config: ExperimentConfig, ev
   return runs;
 }
 
-/** Loads finished runs for `swaglet eval`. */
-export async function loadRuns(config: ExperimentConfig): Promise<TrainedRun[]> {
+/**
+ * A finished run's result from its final checkpoint (no device needed): the MAP parameters, the
+ * statistics, the snapshot count and the loss history. A string says why there is none.
+ */
+export async function resultFromFinalCheckpoint(network: Network, dir: string, fingerprint: Fingerprint, onWarning: (message: string) => void): Promise<RunResult | string> {
+  const checkpoints = join(dir, 'checkpoints');
+  let saved;
+  try {
+    saved = await readLatestCheckpoint(checkpoints, { onWarning });
+  } catch (e) {
+    return (e as Error).message;
+  }
+  if (!saved) return `${checkpoints} holds no checkpoint`;
+  const meta = (await saved.json('run')) as { step: number; total: number; collected: number; epochLoss: number[]; fingerprint?: Fingerprint };
+  const differences = diffFingerprints(meta.fingerprint ?? {}, fingerprint);
+  if (differences.length) return `its checkpoint ${saved.path} was trained with a different config (${differences.join('; ')})`;
+  if (meta.step !== meta.total) return `its last checkpoint ${saved.path} is at step ${meta.step} of ${meta.total}`;
+  const mapTensors = await saved.tensors('map');
+  const map = new Map(network.theta.entries.map((e) => [e.path, mapTensors[e.path]!.data as Float32Array]));
+  const posterior = new Map<string, Float32Array>();
+  if (saved.names.includes('posterior')) {
+    const stats = await saved.tensors('posterior');
+    for (const t of network.unit.tensors) if (t.role === 'state' && stats[t.name]) posterior.set(t.name, stats[t.name]!.data as Float32Array);
+  }
+  return { map, posterior, collected: meta.collected, epochLoss: meta.epochLoss, stepsRun: 0 };
+}
+
+/**
+ * Loads finished runs for `swaglet eval`. Each result is checked against its run's manifest (the
+ * checksum and the config fingerprint); a corrupt or missing one is rebuilt from the run's final
+ * checkpoint, with a warning, or refused, naming the file.
+ */
+export async function loadRuns(prepared: Prepared, config: ExperimentConfig, events: ExperimentEvents): Promise<TrainedRun[]> {
   const runs: TrainedRun[] = [];
   for (let m = 0; m < config.runs; m++) {
-    const path = join(runDir(config, m), 'result.safetensors');
-    if (!existsSync(path)) throw new Error(`run ${m + 1} has no result at ${path}: train first (swaglet train CONFIG)`);
-    runs.push(await loadRun(path));
+    const dir = runDir(config, m);
+    const path = join(dir, RESULT_FILE);
+    const seed = config.train.seed + m;
+    const fingerprint = runFingerprint(config, m, prepared.features.train.count, prepared.fingerprint);
+    if (!existsSync(dir)) throw new Error(`run ${m + 1} has no result at ${path}: train first (swaglet train CONFIG)`);
+    const manifest = await readFileManifest(dir, RUN_MANIFEST);
+    if (typeof manifest !== 'string') {
+      const differences = diffFingerprints((manifest.about.fingerprint ?? {}) as Fingerprint, fingerprint);
+      if (differences.length) throw new ResumeMismatchError(dir, differences);
+    }
+    const problem = await checkRunResult(dir);
+    if (!problem) {
+      runs.push(await loadRun(path));
+      continue;
+    }
+    const rebuilt = await resultFromFinalCheckpoint(prepared.network, dir, fingerprint, (w) => warn(events, w));
+    if (typeof rebuilt === 'string') {
+      const finished = typeof manifest !== 'string';
+      throw new Error(
+        `run ${m + 1}: ${problem}, and it cannot be rebuilt: ${rebuilt}. ` +
+          (finished ? 'Train it again: swaglet train CONFIG --fresh' : 'Finish its training: swaglet train CONFIG --resume'),
+      );
+    }
+    warn(events, `run ${m + 1}: ${problem}; ${path} rebuilt from the final checkpoint (swaglet train CONFIG --resume rewrites the file)`);
+    runs.push({ seed, result: rebuilt });
   }
   return runs;
 }
@@ -167,7 +283,10 @@ export async function evaluateRuns(prepared: Prepared, runs: readonly TrainedRun
     for (const s of ['test', 'shift', 'ood'] as const) {
       probs[s] = await predictMethod(network, method as MethodName, runs, features[s], {
         samples: config.samples,
-        onProgress: (_m, done, total) => events.progress(`${method} ${s}`, done, total),
+        onProgress: (_m, done, total) => {
+          if (events.shouldStop?.()) throw new ExperimentStoppedError(`stopped during ${method} predictions on ${s}; nothing was written`);
+          events.progress(`${method} ${s}`, done, total);
+        },
       });
     }
     evaluated.push({ method, probs, seconds: (performance.now() - t) / 1000 });
@@ -184,6 +303,6 @@ export async function evaluateRuns(prepared: Prepared, runs: readonly TrainedRun
   await write(`${config.name}.json`, report.json);
   await write(`${config.name}.md`, report.markdown);
   for (const [name, svg] of Object.entries(report.svgs)) await write(`${config.name}-${name}.svg`, svg);
-  writeFileSync(join(experimentDir(config), 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  await writeFileAtomic(join(experimentDir(config), 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   return { json: report.json, markdown: report.markdown, files };
 }

@@ -15,6 +15,9 @@ import * as nodePath from 'node:path';
 
 export type AtomicData = Uint8Array | string;
 
+/** `.<name>.<pid>.<12 hex>.tmp`: what {@link writeFileAtomic} writes before the rename. */
+const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f]{12}\.tmp$/;
+
 function tempPathFor(target: string): string {
   const dir = nodePath.dirname(target);
   const base = nodePath.basename(target);
@@ -63,9 +66,59 @@ export async function writeFileAtomic(path: string, data: AtomicData): Promise<v
   } catch (err) {
     if (fh) await fh.close().catch(() => undefined);
     if (created) await fsp.rm(tmp, { force: true }).catch(() => undefined);
-    throw err;
+    throw withPath(err, target);
   }
   await syncDir(nodePath.dirname(target));
+}
+
+/**
+ * A write error that names the file: fs reports ENOSPC and EIO from a file handle with no path,
+ * which leaves the user guessing which of many outputs failed.
+ */
+function withPath(err: unknown, target: string): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (!(e instanceof Error) || !e.code || e.message.includes(target)) return err;
+  const what = e.code === 'ENOSPC' ? 'no space left on the device' : e.code === 'EDQUOT' ? 'disk quota exceeded' : e.message;
+  const wrapped = new Error(`cannot write ${target}: ${what}`, { cause: e }) as NodeJS.ErrnoException;
+  wrapped.code = e.code;
+  return wrapped;
+}
+
+/**
+ * Removes the temporary files {@link writeFileAtomic} (and its callers) left when their process
+ * was killed mid-write: those whose pid is not a live process. `recursive` walks subfolders.
+ * Returns the paths removed.
+ */
+export function removeStaleTempFiles(dir: string, options: { recursive?: boolean; isAlive?: (pid: number) => boolean } = {}): string[] {
+  const alive = options.isAlive ?? ((pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'EPERM';
+    }
+  });
+  const removed: string[] = [];
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return removed;
+    throw e;
+  }
+  for (const e of entries) {
+    const path = nodePath.join(dir, e.name);
+    if (e.isDirectory()) {
+      if (options.recursive) removed.push(...removeStaleTempFiles(path, options));
+      continue;
+    }
+    const m = TEMP_NAME.exec(e.name);
+    if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) {
+      fs.rmSync(path, { force: true });
+      removed.push(path);
+    }
+  }
+  return removed;
 }
 
 /** fsync a directory so a rename inside it survives power loss (a no-op where the platform cannot). */
@@ -112,7 +165,7 @@ export function writeFileAtomicSync(path: string, data: AtomicData): void {
       }
     }
     if (created) fs.rmSync(tmp, { force: true });
-    throw err;
+    throw withPath(err, target);
   }
   let dfd: number | undefined;
   try {

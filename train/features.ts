@@ -3,6 +3,7 @@
  * the frozen prefix computes from them, computed once and reused by every training step, every
  * run and every posterior sample. Stored as safetensors so a rerun skips the prefix entirely.
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.ts';
 import type { Tensor } from '../runtime/index.ts';
@@ -56,17 +57,28 @@ export class FeatureTable {
     return new FeatureTable(this.specs, indices.length, columns);
   }
 
+  /** Saved with a SHA-256 of the columns in the metadata, so a load can tell a corrupt file. */
   async save(path: string, metadata: Record<string, string> = {}): Promise<void> {
     const tensors = Object.fromEntries(
       this.specs.map((s) => [s.name, { dtype: s.dtype === 'i32' ? ('I32' as const) : ('F32' as const), shape: [this.count, ...s.rowShape], data: this.columns.get(s.name)! }]),
     );
-    await writeSafetensors(path, tensors, { ...metadata, count: String(this.count) });
+    await writeSafetensors(path, tensors, { ...metadata, count: String(this.count), [CHECKSUM]: columnsChecksum(this.specs, this.columns) });
   }
 
-  /** Loads a saved table if it exists and has exactly these specs and metadata; otherwise undefined. */
-  static async load(path: string, specs: readonly FeatureSpec[], metadata: Record<string, string> = {}): Promise<FeatureTable | undefined> {
+  /**
+   * Loads a saved table if it exists and has exactly these specs and metadata; otherwise
+   * undefined. A file that cannot be parsed or does not match its checksum is undefined too, and
+   * `onCorrupt` says what is wrong with it (the caller recomputes it).
+   */
+  static async load(path: string, specs: readonly FeatureSpec[], metadata: Record<string, string> = {}, onCorrupt: (problem: string) => void = () => undefined): Promise<FeatureTable | undefined> {
     if (!existsSync(path)) return undefined;
-    const file = await readSafetensors(path);
+    let file: Awaited<ReturnType<typeof readSafetensors>>;
+    try {
+      file = await readSafetensors(path);
+    } catch (e) {
+      onCorrupt(`${path} is unreadable (${(e as Error).message})`);
+      return undefined;
+    }
     for (const [k, v] of Object.entries(metadata)) if (file.metadata[k] !== v) return undefined;
     const count = Number(file.metadata.count);
     const columns = new Map<string, Rows>();
@@ -75,8 +87,29 @@ export class FeatureTable {
       if (!t || t.shape.join(',') !== [count, ...s.rowShape].join(',')) return undefined;
       columns.set(s.name, s.dtype === 'i32' ? Int32Array.from(t.data as Int32Array) : Float32Array.from(t.data as Float32Array));
     }
+    const saved = file.metadata[CHECKSUM];
+    if (saved === undefined) {
+      onCorrupt(`${path} has no checksum (written by an older swaglet)`);
+      return undefined;
+    }
+    if (saved !== columnsChecksum(specs, columns)) {
+      onCorrupt(`${path} does not match its checksum`);
+      return undefined;
+    }
     return new FeatureTable(specs, count, columns);
   }
+}
+
+/** safetensors metadata key: SHA-256 of the columns' bytes, in spec order. */
+const CHECKSUM = 'sha256';
+
+function columnsChecksum(specs: readonly FeatureSpec[], columns: ReadonlyMap<string, Rows>): string {
+  const h = createHash('sha256');
+  for (const s of specs) {
+    const c = columns.get(s.name)!;
+    h.update(new Uint8Array(c.buffer, c.byteOffset, c.byteLength));
+  }
+  return h.digest('hex');
 }
 
 /** Per-batch progress: examples done, of total. */

@@ -10,6 +10,7 @@
  */
 import type { FeatureTable } from './features.ts';
 import type { Network } from './network.ts';
+import { checkPosteriorHasSnapshots } from './posterior.ts';
 import { drawFromPosterior, loadPosterior, mcDropoutSeed, posteriorSeed, predictProbabilities } from './predict.ts';
 import type { RunResult } from './trainer.ts';
 
@@ -34,8 +35,9 @@ export function availableMethods(network: Network, runs: readonly TrainedRun[]):
     if (m === 'MC dropout') return network.unit.methods.includes('dropoutForward');
     if (m === 'Ensemble') return runs.length > 1;
     if (m === 'SWA') return runs[0]!.result.posterior.has('mean');
-    if (m === 'SWAG') return network.hasPosterior && runs[0]!.result.collected > 0;
-    if (m === 'MultiSWAG') return network.hasPosterior && runs.length > 1 && runs.every((r) => r.result.collected > 0);
+    // Listed even when a run collected no snapshot: predictMethod then refuses, loudly.
+    if (m === 'SWAG') return network.hasPosterior;
+    if (m === 'MultiSWAG') return network.hasPosterior && runs.length > 1;
     return true;
   });
 }
@@ -45,6 +47,8 @@ export async function predictMethod(network: Network, method: MethodName, runs: 
   const S = options.samples;
   const progress = (done: number, total: number) => options.onProgress?.(method, done, total);
   const first = runs[0]!;
+  if (method === 'SWA' || method === 'SWAG') checkPosteriorHasSnapshots(first.result.collected, `run 1 (seed ${first.seed})`);
+  if (method === 'MultiSWAG') runs.forEach((r, m) => checkPosteriorHasSnapshots(r.result.collected, `run ${m + 1} (seed ${r.seed})`));
   switch (method) {
     case 'MAP':
       network.writeParameters(first.result.map);

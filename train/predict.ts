@@ -7,6 +7,7 @@
 import type { Tensor } from '../runtime/index.ts';
 import type { FeatureTable } from './features.ts';
 import type { Network } from './network.ts';
+import { checkPosteriorHasSnapshots } from './posterior.ts';
 import { SEED_STREAM, deviceSeed } from './random.ts';
 
 /** Row-wise softmax of logits [rows, c] into `out`, accumulated with weight `w`. */
@@ -69,6 +70,7 @@ export function loadPosterior(network: Network, stats: ReadonlyMap<string, Array
  * theta, all on the device.
  */
 export function drawFromPosterior(network: Network, seed: number, collected: number): void {
+  checkPosteriorHasSnapshots(collected, 'the loaded posterior');
   const sample = network.unit.compiled.graphs.sample!;
   const feeds: Record<string, ArrayLike<number>> = { seed: [seed] };
   if (sample.inputs.some((i) => i.name === 'n')) feeds.n = [collected];

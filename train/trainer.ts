@@ -12,6 +12,7 @@ import { readLatestCheckpoint, writeCheckpoint } from '../io/checkpoint.ts';
 import { CLIP_NORM_INDEX } from '../kernels/adamw.ts';
 import type { Tensor } from '../runtime/index.ts';
 import type { FeatureTable } from './features.ts';
+import { type Fingerprint, ResumeMismatchError, diffFingerprints, trainingFingerprint } from './fingerprint.ts';
 import type { Network } from './network.ts';
 import { AdamW } from './optimizer.ts';
 import { SEED_STREAM, deviceSeed, mixSeed, permutation } from './random.ts';
@@ -40,6 +41,11 @@ export interface CheckpointOptions {
   /** Steps between checkpoints (and one at the end of each phase). */
   every: number;
   keep?: number;
+  /**
+   * What else the run was trained with (the data, the finetune's source): recorded in every
+   * checkpoint with the training config, and compared on resume.
+   */
+  fingerprint?: Fingerprint;
 }
 
 export interface TrainEvents {
@@ -47,6 +53,10 @@ export interface TrainEvents {
   onStep?: (info: { step: number; total: number; loss: number; lr: number; gradNorm: number; phase: 'map' | 'swag' }) => void;
   onCheckpoint?: (step: number, path: string) => void;
   onResume?: (step: number, path: string) => void;
+  /** Something the run survived, such as a corrupt checkpoint skipped on resume. */
+  onWarning?: (message: string) => void;
+  /** Asked after each step: true stops the run there, with a checkpoint (a Ctrl-C). */
+  shouldStop?: () => boolean;
   /** Testing hook: called after step `step` completes (and after its checkpoint): throw to simulate a crash. */
   afterStep?: (step: number) => void;
 }
@@ -66,6 +76,18 @@ export interface RunResult {
 
 export class TrainingDivergedError extends Error {
   override name = 'TrainingDivergedError';
+}
+
+/** The run stopped on request at a step boundary; `checkpoint` holds that step. */
+export class TrainingStoppedError extends Error {
+  override name = 'TrainingStoppedError';
+  constructor(
+    readonly step: number,
+    readonly total: number,
+    readonly checkpoint: string | undefined,
+  ) {
+    super(`stopped at step ${step} of ${total}${checkpoint ? `; the checkpoint ${checkpoint} holds it` : ' (no checkpoint: nothing to resume from)'}`);
+  }
 }
 
 /** Steps per epoch: full batches only, so every step sees `batch` distinct examples. */
@@ -108,7 +130,11 @@ export async function trainRun(network: Network, features: FeatureTable, labels:
   const theta = device.zeros([network.size]);
   const stepStats = device.zeros([2]);
 
+  // Everything the numbers depend on; a checkpoint of another config is never resumed.
+  const fingerprint = trainingFingerprint(config, features.count, b, checkpoint?.fingerprint);
   let step = 0;
+  let savedStep = -1;
+  let checkpointPath: string | undefined;
   let collected = 0;
   let map: Map<string, Float32Array> | undefined;
   const epochLoss: number[] = [];
@@ -116,10 +142,12 @@ export async function trainRun(network: Network, features: FeatureTable, labels:
 
   try {
     // Resume.
-    const saved = checkpoint ? await readLatestCheckpoint(checkpoint.dir) : undefined;
+    const saved = checkpoint ? await readLatestCheckpoint(checkpoint.dir, events.onWarning ? { onWarning: events.onWarning } : {}) : undefined;
     if (saved) {
-      const meta = (await saved.json('run')) as { step: number; collected: number; epochLoss: number[]; lossSum: number; seed: number };
-      if (meta.seed !== config.seed) throw new Error(`${checkpoint!.dir} holds a run with seed ${meta.seed}, not ${config.seed}; use another directory`);
+      const meta = (await saved.json('run')) as { step: number; collected: number; epochLoss: number[]; lossSum: number; seed: number; fingerprint?: Fingerprint };
+      if (!meta.fingerprint) throw new ResumeMismatchError(saved.path, ['the checkpoint records no config (an older swaglet wrote it)']);
+      const differences = diffFingerprints(meta.fingerprint, fingerprint);
+      if (differences.length) throw new ResumeMismatchError(saved.path, differences);
       step = meta.step;
       collected = meta.collected;
       epochLoss.push(...meta.epochLoss);
@@ -136,6 +164,8 @@ export async function trainRun(network: Network, features: FeatureTable, labels:
         const m = await saved.tensors('map');
         map = new Map(network.theta.entries.map((e) => [e.path, m[e.path]!.data as Float32Array]));
       }
+      savedStep = step;
+      checkpointPath = saved.path;
       events.onResume?.(step, saved.path);
     }
 
@@ -144,7 +174,7 @@ export async function trainRun(network: Network, features: FeatureTable, labels:
       const f32 = (data: Float32Array, shape: number[]) => ({ data, shape });
       const params = await network.readParameters();
       const files = [
-        { name: 'run', json: { step, collected, epochLoss, lossSum, seed: config.seed, total, mapSteps } },
+        { name: 'run', json: { step, collected, epochLoss, lossSum, seed: config.seed, total, mapSteps, fingerprint } },
         { name: 'params', tensors: Object.fromEntries([...params].map(([k, v]) => [k, f32(v, [v.length])])) },
         { name: 'optimizer', tensors: Object.fromEntries(Object.entries(await optimizer.state()).map(([k, v]) => [k, f32(v, [v.length])])) },
       ];
@@ -158,6 +188,8 @@ export async function trainRun(network: Network, features: FeatureTable, labels:
       }
       if (map) files.push({ name: 'map', tensors: Object.fromEntries([...map].map(([k, v]) => [k, f32(v, [v.length])])) });
       const path = await writeCheckpoint(checkpoint.dir, step, files, checkpoint.keep !== undefined ? { keep: checkpoint.keep } : {});
+      savedStep = step;
+      checkpointPath = path;
       events.onCheckpoint?.(step, path);
     };
 
@@ -212,6 +244,10 @@ export async function trainRun(network: Network, features: FeatureTable, labels:
       events.onStep?.({ step, total, loss, lr, gradNorm, phase });
       if (checkpoint && (step % checkpoint.every === 0 || step === mapSteps || step === total)) await save();
       events.afterStep?.(step);
+      if (step < total && events.shouldStop?.()) {
+        if (checkpoint && savedStep !== step) await save();
+        throw new TrainingStoppedError(step, total, checkpoint ? checkpointPath : undefined);
+      }
     }
     if (!map) map = await network.readParameters();
     const posterior = new Map<string, Float32Array>();

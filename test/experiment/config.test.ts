@@ -33,6 +33,11 @@ describe('readConfig', () => {
     expect(c.samples).toBe(30);
   });
 
+  it('accepts the AdamW fields the docs list', () => {
+    const c = readConfig(write('adam.json', '{"train": {"beta1": 0.8, "beta2": 0.99, "eps": 1e-6}}'));
+    expect([c.train.beta1, c.train.beta2, c.train.eps]).toEqual([0.8, 0.99, 1e-6]);
+  });
+
   it.each([
     ['typo.json', '{"sampels": 10}', /typo\.json: unknown field 'sampels' \(known: .*samples/],
     ['nested.json', '{"train": {"swag": {"every": 3}}}', /unknown field 'train\.swag\.every'/],
@@ -41,6 +46,21 @@ describe('readConfig', () => {
     ['small.json', '{"data": {"train": 8}, "model": {"batch": 32}}', /'data\.train' \(8\) is smaller than one batch \(32\)/],
     ['broken.json', '{"runs": 3', /broken\.json: not valid JSON/],
     ['array.json', '[1, 2]', /the config must be a JSON object/],
+    // Fault E: a schedule that collects fewer than 2 SWAG snapshots.
+    ['few.json', '{"data": {"train": 64}, "model": {"batch": 32}, "train": {"swag": {"epochs": 2, "collectEvery": 5}}}', /'train\.swag\.collectEvery' \(5\) collects 0 SWAG snapshots in 4 steps \(2 epochs × 2 steps\); at least 2 are needed/],
+    ['one.json', '{"data": {"train": 64}, "model": {"batch": 32}, "train": {"swag": {"epochs": 1, "collectEvery": 2}}}', /collects 1 SWAG snapshot in 2 steps/],
+    ['warmup.json', '{"train": {"warmupSteps": -1}}', /'train\.warmupSteps' must be a whole number ≥ 0, got -1/],
+    ['decay.json', '{"train": {"weightDecay": -0.1}}', /'train\.weightDecay' must be ≥ 0, got -0\.1/],
+    ['minlr.json', '{"train": {"minLr": -1}}', /'train\.minLr' must be ≥ 0, got -1/],
+    ['swaglr.json', '{"train": {"swag": {"lr": -1}}}', /'train\.swag\.lr' must be positive, got -1/],
+    ['clip.json', '{"train": {"clipNorm": 0}}', /'train\.clipNorm' must be positive, got 0/],
+    ['seed.json', '{"train": {"seed": 1.5}}', /'train\.seed' must be a whole number, got 1\.5/],
+    ['dataseed.json', '{"data": {"seed": 0.5}}', /'data\.seed' must be a whole number, got 0\.5/],
+    ['beta.json', '{"train": {"beta2": 1}}', /'train\.beta2' must be in \[0, 1\), got 1/],
+    ['eps.json', '{"train": {"eps": 0}}', /'train\.eps' must be positive, got 0/],
+    ['name.json', '{"name": "../../x"}', /'name' must be a plain name .*got "\.\.\/\.\.\/x"/],
+    ['nomodel.json', '{"model": {"file": "nowhere.swag"}}', /'model\.file': .*nowhere\.swag does not exist/],
+    ['dirmodel.json', '{"model": {"file": "."}}', /'model\.file': .* is a directory, not a \.swag file/],
   ])('%s is rejected with a message naming the field', (name, text, message) => {
     const path = write(name, text);
     expect(() => readConfig(path)).toThrow(ConfigError);

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { availableMethods, predictMethod, type TrainedRun } from '../../train/methods.ts';
 import { drawFromPosterior, loadPosterior, posteriorSeed, predictProbabilities } from '../../train/predict.ts';
 import { trainRun } from '../../train/trainer.ts';
+import { EmptyPosteriorError } from '../../train/posterior.ts';
 import { CONFIG, COUNT, featuresOf, network, task } from './fixture.ts';
 
 const close = (a: Float64Array, b: Float64Array, tol = 1e-6) => {
@@ -97,6 +98,28 @@ describe('predictive probabilities', () => {
         worst = Math.max(worst, Math.abs(sum[i]! / S - mean[i]!) / Math.max(se, 1e-7));
       }
       expect(worst).toBeLessThan(5.5);
+    } finally {
+      net.destroy();
+    }
+  });
+
+  it('a posterior without snapshots is refused, never evaluated as an all-zero SWA or SWAG (E)', async () => {
+    const { frozen, x, labels } = task();
+    const net = await network(frozen);
+    try {
+      const features = await featuresOf(net, x);
+      // The MAP phase only: the statistics stay zero and no snapshot is taken.
+      const result = await trainRun(net, features, labels, { ...CONFIG, epochs: 1, swag: undefined });
+      expect(result.collected).toBe(0);
+      const runs: TrainedRun[] = [{ seed: 3, result }, { seed: 4, result }];
+      for (const method of ['SWA', 'SWAG', 'MultiSWAG'] as const) {
+        const error = await predictMethod(net, method, runs, features, { samples: 2 }).catch((e: unknown) => e);
+        expect(error, method).toBeInstanceOf(EmptyPosteriorError);
+        expect((error as Error).message).toMatch(/run 1 .*no SWAG snapshots/);
+      }
+      expect(() => drawFromPosterior(net, 1, 0)).toThrow(EmptyPosteriorError);
+      // MAP still works.
+      expect((await predictMethod(net, 'MAP', runs, features, { samples: 1 })).length).toBe(COUNT * 3);
     } finally {
       net.destroy();
     }

@@ -4,11 +4,12 @@
  * mid-way and resumed from its checkpoint ends with exactly the numbers of an uninterrupted run,
  * and a diverging run stops with a clear message, keeping its last good checkpoint.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { TrainingDivergedError, trainRun } from '../../train/trainer.ts';
+import { ResumeMismatchError } from '../../train/fingerprint.ts';
+import { TrainingDivergedError, TrainingStoppedError, trainRun } from '../../train/trainer.ts';
 import { BATCH, CONFIG, COUNT, featuresOf, network, task } from './fixture.ts';
 
 const dirs: string[] = [];
@@ -99,6 +100,77 @@ describe('trainRun', () => {
       const latest = JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8')) as Record<string, unknown>;
       expect(latest).toBeTruthy();
       expect(existsSync(dir)).toBe(true);
+    } finally {
+      net.destroy();
+    }
+  });
+
+  it('refuses to resume a checkpoint trained with another config, naming the fields (B)', async () => {
+    const { frozen, x, labels } = task();
+    const net = await network(frozen);
+    try {
+      const features = await featuresOf(net, x);
+      const dir = tempDir();
+      const crash = new Error('simulated crash');
+      await expect(trainRun(net, features, labels, CONFIG, { dir, every: 5 }, { afterStep: (s) => { if (s === 12) throw crash; } })).rejects.toBe(crash);
+      const changed = { ...CONFIG, epochs: 7, swag: { ...CONFIG.swag!, collectEvery: 3 } };
+      const error = await trainRun(net, features, labels, changed, { dir, every: 5 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ResumeMismatchError);
+      expect((error as Error).message).toMatch(/epochs: 6 → 7/);
+      expect((error as Error).message).toMatch(/swag\.collectEvery: 2 → 3/);
+      // The caller's fingerprint (the data, the .swag source) is checked the same way.
+      const other = await trainRun(net, features, labels, CONFIG, { dir, every: 5, fingerprint: { 'data.sha256': 'abc' } }).catch((e: unknown) => e);
+      expect(other).toBeInstanceOf(ResumeMismatchError);
+      expect((other as Error).message).toMatch(/data\.sha256: \(none\) → abc/);
+      // The checkpoint itself is untouched: the same config still resumes it.
+      let resumedAt = -1;
+      await trainRun(net, features, labels, CONFIG, { dir, every: 5 }, { onResume: (s) => (resumedAt = s) });
+      expect(resumedAt).toBe(10);
+    } finally {
+      net.destroy();
+    }
+  });
+
+  it('a stop request ends the run at a step boundary with a checkpoint there; resumed, it is bit-identical', async () => {
+    const { frozen, x, labels } = task();
+    const net = await network(frozen);
+    try {
+      const features = await featuresOf(net, x);
+      const whole = await trainRun(net, features, labels, CONFIG);
+      const dir = tempDir();
+      let stop = false;
+      const error = await trainRun(net, features, labels, CONFIG, { dir, every: 100 }, { afterStep: (s) => { if (s === 41) stop = true; }, shouldStop: () => stop }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TrainingStoppedError);
+      expect((error as TrainingStoppedError).step).toBe(41);
+      expect((error as Error).message).toMatch(/stopped at step 41 of 48/);
+      const resumed = await trainRun(net, features, labels, CONFIG, { dir, every: 100 });
+      expect(resumed.stepsRun).toBe(7);
+      same(resumed.map, whole.map);
+      same(resumed.posterior, whole.posterior);
+      expect(resumed.epochLoss).toEqual(whole.epochLoss);
+    } finally {
+      net.destroy();
+    }
+  });
+
+  it('says which checkpoint it skipped and why when latest.json names a corrupt one', async () => {
+    const { frozen, x, labels } = task();
+    const net = await network(frozen);
+    try {
+      const features = await featuresOf(net, x);
+      const dir = tempDir();
+      const crash = new Error('simulated crash');
+      await expect(trainRun(net, features, labels, CONFIG, { dir, every: 5 }, { afterStep: (s) => { if (s === 12) throw crash; } })).rejects.toBe(crash);
+      const latest = JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8')) as { path: string };
+      const params = join(dir, latest.path, 'params.safetensors');
+      const bytes = readFileSync(params);
+      bytes[bytes.length - 1] ^= 0xff;
+      writeFileSync(params, bytes);
+      const warnings: string[] = [];
+      let resumedAt = -1;
+      await trainRun(net, features, labels, CONFIG, { dir, every: 5 }, { onWarning: (w) => warnings.push(w), onResume: (s) => (resumedAt = s) });
+      expect(resumedAt).toBe(5);
+      expect(warnings.join('\n')).toMatch(/params\.safetensors does not match its checksum; resuming from .*step-5 \(step 5\) instead/);
     } finally {
       net.destroy();
     }
