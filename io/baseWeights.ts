@@ -3,7 +3,7 @@
  * Hugging Face-style safetensors checkpoint — one file, several, or a sharded checkpoint through
  * its `model.safetensors.index.json`.
  *
- * Names equal to `.swag` paths need nothing; others go through a rename table (io/renameTable.ts),
+ * Names equal to `.swag` paths need nothing; others go through a rename table (io/rename.ts),
  * which may also slice a fused tensor (GPT-2's `c_attn` into q, k, v) or transpose one (GPT-2's
  * `Conv1D` stores [in, out]). Everything is checked from the headers alone before any data is read,
  * and every problem goes into one BaseWeightsError. Then only the needed tensors are read, each
@@ -11,11 +11,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
-import { FLOAT_DTYPES, SafetensorsFile } from './safetensorsFile.ts';
+import { FLOAT_DTYPES, SafetensorsFile } from './lazytensors.ts';
 import type { SafetensorsHeaderEntry } from './safetensors.ts';
-import { type RenameTable, type ResolvedTarget, Renamer, applyTarget, targetShape } from './renameTable.ts';
+import { type RenameTable, type ResolvedTarget, Renamer, applyTarget, targetShape } from './rename.ts';
 
-export type { RenameTable, RenameTarget } from './renameTable.ts';
+export type { RenameTable, RenameTarget } from './rename.ts';
 
 export interface BaseWeightsOptions {
   /** A `.safetensors` file, a list of them, or a `model.safetensors.index.json` (sharded). Absolute paths. */
