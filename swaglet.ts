@@ -3,17 +3,24 @@
  * source for a device and loads every unit on it, a thin untyped twin of the classes that
  * `swaglet compile` generates:
  *
- *     const [lora] = await compile(text, { device, file: 'lora.swag', dims: { out: 8, in: 12 } });
- *     const { y } = lora.forward({ x, W });
+ *     const [lora] = await compile(text, { device, file: 'lora.swag', dims: { out: 8, in: 12 }, weights: { W }, seed: 1 });
+ *     const { y } = lora.forward({ x });
  *     lora.destroy();
+ *
+ * Each unit starts initialized: parameters from their initializers (seeded by `seed`), frozen
+ * tensors from `weights` (a map of arrays, a safetensors checkpoint, or 'zeros' on purpose),
+ * state (SWAG statistics) at zero.
  *
  * It sits above the compiler and the runtime and imports both; the compiler imports no runtime
  * values. Compilation problems throw one Error whose message is the formatted diagnostics.
  */
 import { type CompileSwagOptions, type CompiledUnit, type MethodName, compileSwag } from './compiler/compile.ts';
 import type { ScheduleLimits } from './compiler/schedule/types.ts';
+import { type InitialValuesOptions, type WeightsOption, initialValues, splitWeights } from './api/initialValues.ts';
 import { type Device, type LoadedModule, type ProgramFeed, type SharedTensorInfo, type Tensor, loadModule } from './runtime/index.ts';
 
+export { type InitialValuesOptions, type TensorInit, type WeightsOption, initialValues } from './api/initialValues.ts';
+export { BaseWeightsError, type BaseWeightsOptions, type RenameTable, type RenameTarget, loadBaseWeights } from './io/baseWeights.ts';
 export { type CompileSwagOptions, type CompileSwagResult, type CompiledUnit, DEFAULT_DIMS, compileSwag } from './compiler/compile.ts';
 
 export interface CompileOptions {
@@ -28,6 +35,13 @@ export interface CompileOptions {
   dropoutForward?: boolean;
   /** Compile a `prefix` method and cut the other methods at the frozen prefix it caches. */
   splitFrozenPrefix?: boolean;
+  /** The seed of the parameters' initializers (default 0): the same seed gives the same bytes. */
+  seed?: number;
+  /**
+   * The frozen tensors' values (see WeightsOption): required when a unit has frozen tensors, and
+   * an error naming those it lacks; `'zeros'` leaves them at zero on purpose.
+   */
+  weights?: WeightsOption;
 }
 
 export type Feeds = Readonly<Record<string, ProgramFeed>>;
@@ -72,9 +86,22 @@ export async function compile(source: string, options: CompileOptions): Promise<
   };
   const result = compileSwag(source, options.file ?? '<input>', swagOptions);
   if (!result.ok) throw new Error(result.diagnostics.map((d) => (d.endsWith('\n') ? d : `${d}\n`)).join('').trimEnd());
+  // Every unit's first values before anything goes on the device: a weights problem costs no GPU work.
+  const networks = result.units.filter((u) => u.network).map((u) => ({ name: u.name, tensors: u.network!.tensors }));
+  const weights = await splitWeights(networks, options.weights);
+  const values = new Map<string, Map<string, Float32Array>>();
+  for (const [i, n] of networks.entries()) {
+    const init: InitialValuesOptions = { ...(options.seed !== undefined ? { seed: options.seed } : {}), ...(weights[i] !== undefined ? { weights: weights[i] } : {}) };
+    values.set(n.name, await initialValues(n.name, n.tensors, init));
+  }
   const live: LiveUnit[] = [];
   try {
-    for (const unit of result.units) live.push(await loadUnit(device, unit));
+    for (const unit of result.units) {
+      const u = await loadUnit(device, unit);
+      live.push(u);
+      const shared = new Set(u.tensors.map((t) => t.name));
+      for (const [name, v] of values.get(unit.name) ?? []) if (shared.has(name)) u.set(name, v);
+    }
   } catch (e) {
     for (const u of live) u.destroy();
     throw e;

@@ -13,7 +13,7 @@
  * Normal draws use Box–Muller on pairs of uniforms in (0, 1).
  */
 import { evaluate, lowbias32 } from '../ir/index.ts';
-import type { LoweredNetwork } from './lowerProgram.ts';
+import type { TensorInfo } from './lowerProgram.ts';
 
 /** fan_in: the last axis (1 for a scalar). */
 export function fanIn(shape: readonly number[]): number {
@@ -137,7 +137,7 @@ export function initBuiltin(name: string, options: Readonly<Record<string, numbe
  * evaluated with the IR interpreter once the tensors they read have values.
  */
 export function initializeNetwork(
-  network: Pick<LoweredNetwork, 'tensors'>,
+  network: { tensors: readonly Pick<TensorInfo, 'path' | 'shape' | 'init'>[] },
   options: { seed?: number; loaded?: ReadonlyMap<string, ArrayLike<number>> | Readonly<Record<string, ArrayLike<number>>> } = {},
 ): Map<string, Float32Array> {
   const values = new Map<string, Float32Array>();
@@ -151,7 +151,8 @@ export function initializeNetwork(
       const v = fromCheckpoint(t.path);
       if (!v) missing.push(t.path);
       else if (v.length !== size) throw new Error(`${t.path}: the checkpoint has ${v.length} values, the tensor [${t.shape.join(', ')}] needs ${size}`);
-      else values.set(t.path, Float32Array.from(v));
+      // A Float32Array is taken as is: a base checkpoint's tensors can be large, and are not copied again.
+      else values.set(t.path, v instanceof Float32Array ? v : Float32Array.from(v));
     }
   }
   if (missing.length) throw new Error(`no checkpoint values for ${missing.join(', ')}`);
