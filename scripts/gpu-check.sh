@@ -51,6 +51,10 @@ step() {
   return $code
 }
 
+# Containers that mount the NVIDIA driver there register no ICD where the loader looks.
+nvidia_icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+[ -z "${VK_DRIVER_FILES:-}" ] && [ -f "$nvidia_icd" ] && export VK_DRIVER_FILES="$nvidia_icd"
+
 say "swaglet gpu-check, $(date -u +%Y-%m-%dT%H:%M:%SZ), standalone $(cat "$src/NODE_VERSION" 2>/dev/null) from $src"
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader >>"$summary" 2>/dev/null
 
@@ -98,7 +102,7 @@ fi
 say ""
 say "figures:"
 grep -hE '"(matmul\.[a-z_]+\.n[0-9]+|config|correct)"' "$OUT/matmul.json" 2>/dev/null | sed 's/^ */  /' | tee -a "$summary" >/dev/null
-grep -hE '"name"|"value"' "$OUT/bench.json" 2>/dev/null | paste - - | grep -E 'lora\.forward\.fused_speedup|matmul\.gflops|bma\.cost_ratio' | sed -E 's/ *"name": "([^"]+)", *"value": ([^,]+),?/  \1 = \2/' >>"$summary"
+grep -hE '"name"|"value"' "$OUT/bench.json" 2>/dev/null | paste - - | grep -E 'lora\.forward\.fused_speedup|matmul\.gflops|bma\.cost_ratio' | sed -E 's/.*"name": "([^"]+)",[[:space:]]*"value": ([^,]+),?.*/  \1 = \2/' >>"$summary"
 grep -hE '"(mode|max_rel_error|ok)"' "$OUT/peft.json" 2>/dev/null | sed 's/^ */  peft /' >>"$summary"
 say "results in $OUT"
 exit $failed
