@@ -45,7 +45,7 @@ export async function benchBma(device: Device, options: { rounds?: number } = {}
     entry: 'UseLiteSwag',
     dims: { b: BATCH, t: TOKENS },
     readFile: swagReader(),
-    frozen: useLiteFrozenValues(),
+    weights: useLiteFrozenValues(),
   });
   try {
     network.initializeParameters(1);

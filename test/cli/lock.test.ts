@@ -24,7 +24,7 @@ function writeConfig(name: string, overrides: Record<string, unknown> = {}): str
     JSON.stringify({
       name,
       model: { file: resolve('examples/use_lite_classifier.swag'), maxTokens: 8, batch: 16 },
-      data: { train: 32, validation: 16, test: 16, shift: 16, ood: 16 },
+      data: { sizes: { train: 32, validation: 16, test: 16, shift: 16, ood: 16 } },
       train: { epochs: 1, lr: 0.01, warmupSteps: 1, swag: { epochs: 2, lr: 0.005, collectEvery: 1 } },
       runs: 1,
       samples: 2,

@@ -77,7 +77,7 @@ export function task(seed = 1) {
 }
 
 export async function network(frozen: Map<string, Float32Array>, device?: Device) {
-  return Network.compile(device ?? (await testDevice()), { source: SOURCE, file: 'net.swag', entry: 'NetSwag', dims: { n: BATCH }, batchDim: 'n', frozen });
+  return Network.compile(device ?? (await testDevice()), { source: SOURCE, file: 'net.swag', entry: 'NetSwag', dims: { n: BATCH }, batchDim: 'n', weights: frozen });
 }
 
 export async function featuresOf(net: Network, x: Float32Array): Promise<FeatureTable> {

@@ -32,7 +32,7 @@ finetune CenteredLora = Centered() {
 describe('Network', () => {
   it('refuses to cache a frozen prefix that mixes examples', async () => {
     const device = await testDevice();
-    const error = await Network.compile(device, { source: MIXING, file: 'examples/centered.swag', entry: 'CenteredLora', dims: { n: 5 }, batchDim: 'n', readFile: swagReader(), frozen: { 'fc.weight': Float32Array.from({ length: 16 }, (_, i) => (i % 5 === 0 ? 1 : 0.1)), 'fc.bias': new Float32Array(4) } }).catch((e: unknown) => e);
+    const error = await Network.compile(device, { source: MIXING, file: 'examples/centered.swag', entry: 'CenteredLora', dims: { n: 5 }, batchDim: 'n', readFile: swagReader(), weights: { 'fc.weight': Float32Array.from({ length: 16 }, (_, i) => (i % 5 === 0 ? 1 : 0.1)), 'fc.bias': new Float32Array(4) } }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).message).toMatch(/the frozen prefix mixes examples: cache\.\d .* changes with the other examples of its batch/);
   });
@@ -46,7 +46,7 @@ describe('Network', () => {
       entry: 'UseLiteSwagFull',
       dims: { b: 2, t: 5 },
       readFile: swagReader(),
-      frozen: useLiteFrozenValues(),
+      weights: useLiteFrozenValues(),
     });
     try {
       expect(net.hasPrefix).toBe(true);
