@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { evaluate } from '../eval/metrics.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { readLatestCheckpoint } from '../io/checkpoint.ts';
+import { LOCK_FILE } from '../io/lock.ts';
 import { readFileManifest } from '../io/manifest.ts';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.ts';
 import { useLiteFrozenValues } from '../models/useLite.ts';
@@ -63,24 +64,26 @@ export interface Prepared {
 /** Where run `m` keeps its checkpoints and outputs. */
 export const runDir = (config: ExperimentConfig, m: number) => join(experimentDir(config), 'runs', `run-${m}`);
 
-/** The run folders an experiment holds now (any content: finished, unfinished or damaged). */
-export function existingRuns(config: ExperimentConfig): string[] {
+/** The run folders an experiment holds now (any content but a lock: finished, unfinished or damaged). */
+export function existingRuns(config: ExperimentConfig, only?: readonly number[]): string[] {
   const runs = join(experimentDir(config), 'runs');
   if (!existsSync(runs)) return [];
   return readdirSync(runs)
-    .filter((d) => /^run-\d+$/.test(d) && readdirSync(join(runs, d)).length > 0)
+    .filter((d) => /^run-\d+$/.test(d) && (!only || only.includes(Number(d.slice(4)))) && readdirSync(join(runs, d)).some((f) => f !== LOCK_FILE))
     .map((d) => join(runs, d));
 }
 
 /**
  * Whether `train` may start: a fresh start over existing runs must be asked for (`fresh`
  * deletes them); without `resume` or `fresh` a folder that holds a run is never adopted.
+ * With `only`, just those runs are looked at (and deleted).
  */
-export function checkTrainingStart(config: ExperimentConfig, options: { resume: boolean; fresh: boolean }, resumeHint: string): void {
+export function checkTrainingStart(config: ExperimentConfig, options: { resume: boolean; fresh: boolean; only?: readonly number[] }, resumeHint: string): void {
   if (options.resume && options.fresh) throw new ConfigError('--resume and --fresh exclude each other');
-  const runs = existingRuns(config);
+  const runs = existingRuns(config, options.only);
   if (options.fresh) {
-    rmSync(join(experimentDir(config), 'runs'), { recursive: true, force: true });
+    // The run folders' contents go; a lock held in one (ours) stays.
+    for (const dir of runs) for (const f of readdirSync(dir)) if (f !== LOCK_FILE) rmSync(join(dir, f), { recursive: true, force: true });
     return;
   }
   if (!options.resume && runs.length) {
@@ -182,10 +185,11 @@ async function loadRun(path: string): Promise<TrainedRun> {
  * A run counts as finished only when its manifest verifies; a resumed run completes whatever a
  * crash left unwritten. A run trained with another config is refused, naming the fields.
  */
-export async function trainRuns(prepared: Prepared, config: ExperimentConfig, events: ExperimentEvents, options: { resume: boolean }): Promise<TrainedRun[]> {
+export async function trainRuns(prepared: Prepared, config: ExperimentConfig, events: ExperimentEvents, options: { resume: boolean; only?: readonly number[] }): Promise<TrainedRun[]> {
   const { network, features, data } = prepared;
   const runs: TrainedRun[] = [];
   for (let m = 0; m < config.runs; m++) {
+    if (options.only && !options.only.includes(m)) continue;
     const dir = runDir(config, m);
     const resultPath = join(dir, RESULT_FILE);
     const fingerprint = runFingerprint(config, m, features.train.count, prepared.fingerprint);

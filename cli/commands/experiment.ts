@@ -1,16 +1,22 @@
 /**
- * `swaglet train CONFIG`, `swaglet eval CONFIG` and `swaglet demo`: the SWAG-LoRA experiment
- * end to end (see experiment/run.ts). `demo` trains and evaluates the bundled default config.
+ * `swaglet train CONFIG`, `eval CONFIG`, `predict CONFIG`, `demo`, `worker` and `k8s CONFIG`:
+ * the experiment end to end (experiment/api.ts), locally, on a Redis-backed job queue, or as a
+ * Kubernetes manifest. This file turns flags into API options and signals into a clean stop.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { evaluate, predict, train, trainAndEvaluate } from '../../experiment/api.ts';
 import { readConfig, type ExperimentConfig } from '../../experiment/config.ts';
-import { ExperimentStoppedError, checkTrainingStart, evaluateRuns, experimentDir, loadRuns, prepare, trainRuns } from '../../experiment/run.ts';
-import { removeStaleTempFiles } from '../../io/atomic.ts';
-import { acquireDirectoryLock } from '../../io/lock.ts';
-import { type BackendChoice, openDevice } from '../../runtime/index.ts';
+import { ExperimentStoppedError } from '../../experiment/run.ts';
+import { experimentFingerprintOf, isPermanentFailure } from '../../experiment/jobs.ts';
+import { k8sManifest } from '../../k8s/manifest.ts';
+import { jobId } from '../../queue/jobs.ts';
+import { submitRuns } from '../../queue/submit.ts';
+import { startWorker } from '../../queue/worker.ts';
+import type { BackendChoice } from '../../runtime/index.ts';
 import { ResumeMismatchError } from '../../train/fingerprint.ts';
+import { METHODS, type MethodName } from '../../train/methods.ts';
 import { TrainingStoppedError } from '../../train/trainer.ts';
 import { parseArgs } from '../args.ts';
 import { type CliIO, type Command, UsageError } from '../command.ts';
@@ -19,85 +25,163 @@ import { listenForStop } from '../stopSignals.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-type Mode = 'train' | 'eval' | 'all';
-
-interface RunOptions {
-  resume: boolean;
-  fresh: boolean;
-  backend?: string;
-  /** How the user names this command and config, for "resume with: …" hints. */
-  invocation: string;
-}
-
-async function runExperiment(config: ExperimentConfig, mode: Mode, io: CliIO, options: RunOptions): Promise<number> {
-  const dir = experimentDir(config);
-  // One command per experiment folder: a second one is refused before it touches anything.
-  const lock = acquireDirectoryLock(dir, `swaglet ${mode === 'all' ? 'demo' : mode}`, (w) => io.err(`swaglet: warning: ${w}\n`));
+/** Runs one API call with progress on stderr and Ctrl-C as a stop at the next safe point. */
+async function withCli<T>(io: CliIO, invocation: string, body: (events: ReturnType<typeof progressEvents> & { shouldStop(): boolean }) => Promise<T>, done: (result: T, events: ReturnType<typeof progressEvents>) => void): Promise<number> {
   const events = progressEvents(io);
   const stop = listenForStop(io, () => events.stop());
   try {
-    // Temporary files of writers killed mid-write (ours are never adopted: they are only renamed into place).
-    for (const path of [...removeStaleTempFiles(dir, { recursive: true }), ...removeStaleTempFiles(join(config.out, 'cache'))]) io.err(`swaglet: removed ${path}, left by an interrupted write\n`);
-    if (mode !== 'eval') checkTrainingStart(config, options, options.invocation);
-    const device = await openDevice(options.backend ? { backend: options.backend as BackendChoice } : {});
-    try {
-      io.err(`swaglet: ${device.describe()}\n`);
-      const start = performance.now();
-      const prepared = await prepare(device, config, { ...events, shouldStop: stop.requested });
-      try {
-        const runs = mode === 'eval' ? await loadRuns(prepared, config, events) : await trainRuns(prepared, config, { ...events, shouldStop: stop.requested }, { resume: options.resume });
-        if (mode === 'train') {
-          events.log(`trained ${runs.length} run(s) in ${((performance.now() - start) / 1000).toFixed(0)} s; evaluate with: swaglet eval CONFIG`);
-          return 0;
-        }
-        const report = await evaluateRuns(prepared, runs, config, { ...events, shouldStop: stop.requested });
-        events.stop();
-        io.out(report.markdown);
-        io.err(`\nwrote ${report.files.join(', ')} (${((performance.now() - start) / 1000).toFixed(0)} s in all)\n`);
-        return 0;
-      } finally {
-        prepared.network.destroy();
-      }
-    } finally {
-      device.destroy();
-    }
+    const result = await body({ ...events, shouldStop: stop.requested });
+    events.stop();
+    done(result, events);
+    return 0;
   } catch (e) {
     if (e instanceof TrainingStoppedError || e instanceof ExperimentStoppedError) {
       events.stop();
-      const resume = e instanceof TrainingStoppedError && e.checkpoint ? `; resume with: ${options.invocation} --resume` : '';
+      const resume = e instanceof TrainingStoppedError && e.checkpoint ? `; resume with: ${invocation} --resume` : '';
       io.err(`swaglet: ${e.message}${resume}\n`);
       return stop.exitCode();
     }
-    if (e instanceof ResumeMismatchError) throw new Error(`${e.message}. Resume it with the config it was trained with, or start afresh: ${options.invocation} --fresh (deletes the runs)`);
+    if (e instanceof ResumeMismatchError) throw new Error(`${e.message}. Resume it with the config it was trained with, or start afresh: ${invocation} --fresh (deletes the runs)`);
     throw e;
   } finally {
     events.stop();
     stop.dispose();
-    lock.release();
   }
 }
 
-function configCommand(name: 'train' | 'eval', summary: string): Command {
-  return {
-    name,
-    usage: `${name} CONFIG.json${name === 'train' ? ' [--resume | --fresh]' : ''} [--backend B]`,
-    summary,
-    async run(args, io) {
-      const { positional, flags } = parseArgs(args, ['backend'], name === 'train' ? ['resume', 'fresh'] : []);
-      if (positional.length !== 1) throw new UsageError('give one config file');
-      const config = readConfig(positional[0]!);
-      return runExperiment(config, name === 'train' ? 'train' : 'eval', io, {
-        resume: flags.has('resume'),
-        fresh: flags.has('fresh'),
-        invocation: `swaglet train ${positional[0]}`,
-        ...(flags.get('backend') ? { backend: flags.get('backend') as string } : {}),
-      });
-    },
-  };
+const backendOf = (flags: Map<string, string | true>) => (flags.get('backend') ? { backend: flags.get('backend') as BackendChoice } : {});
+
+/** `--run 2` or `--run 0,2`: which runs (0-based) this command trains. */
+function runsFlag(value: string | true | undefined, config: ExperimentConfig): number[] | undefined {
+  if (value === undefined) return undefined;
+  const runs = String(value).split(',').map((v) => Number(v.trim()));
+  for (const m of runs) if (!Number.isInteger(m) || m < 0 || m >= config.runs) throw new UsageError(`--run ${value}: runs are 0..${config.runs - 1}`);
+  return runs;
 }
 
-export const trainCommand = configCommand('train', 'train the runs of an experiment (MAP, then SWAG collection); checkpoints, PEFT adapters');
-export const evalCommand = configCommand('eval', 'evaluate trained runs: every method × split × metric, tables and reliability plots');
+export const trainCommand: Command = {
+  name: 'train',
+  usage: 'train CONFIG.json [--resume | --fresh] [--run M[,M..]] [--queue redis://HOST:PORT] [--backend B]',
+  summary: 'train the runs of an experiment (MAP, then SWAG collection); checkpoints, PEFT adapters; --queue: as jobs for workers',
+  async run(args, io) {
+    const { positional, flags } = parseArgs(args, ['backend', 'run', 'queue'], ['resume', 'fresh']);
+    if (positional.length !== 1) throw new UsageError('give one config file');
+    const path = positional[0]!;
+    const config = readConfig(path);
+    const only = runsFlag(flags.get('run'), config);
+    const invocation = `swaglet train ${path}${only ? ` --run ${only.join(',')}` : ''}`;
+    const queue = flags.get('queue');
+    if (queue !== undefined) return submitToQueue(String(queue), path, config, only, io);
+    return withCli(
+      io,
+      invocation,
+      (events) => train({ config, resume: flags.has('resume'), fresh: flags.has('fresh'), invocation, events, ...(only ? { only } : {}), ...backendOf(flags) }),
+      (runs, events) => events.log(`trained ${runs.length} run(s); evaluate with: swaglet eval ${path}`),
+    );
+  },
+};
+
+/** Enqueues one job per run and waits, showing each job's progress; failures keep their message. */
+async function submitToQueue(url: string, path: string, config: ExperimentConfig, only: number[] | undefined, io: CliIO): Promise<number> {
+  const fingerprint = experimentFingerprintOf(config);
+  const runs = only ?? Array.from({ length: config.runs }, (_, m) => m);
+  const jobs = runs.map((run) => ({ config: resolve(path), run, fingerprint, name: config.name }));
+  io.err(`swaglet: ${jobs.length} job(s) on ${url}: ${jobs.map(jobId).join(', ')}\n`);
+  const events = progressEvents(io);
+  const result = await submitRuns(url, jobs, {
+    progress: (id, p) => events.progress(id, p.done, p.total, p.detail),
+    completed: (id) => events.log(`${id}: done`),
+    failed: (id, reason) => events.log(`${id}: FAILED: ${reason}`),
+  });
+  events.stop();
+  if (result.failed.length) {
+    io.err(`swaglet train: ${result.failed.length} of ${jobs.length} job(s) failed:\n${result.failed.map((f) => `  ${f.id}: ${f.reason}`).join('\n')}\n`);
+    return 1;
+  }
+  io.err(`swaglet: ${result.completed.length} run(s) trained by the workers; evaluate with: swaglet eval ${path}\n`);
+  return 0;
+}
+
+export const workerCommand: Command = {
+  name: 'worker',
+  usage: 'worker --queue redis://HOST:PORT [--concurrency N] [--backend B]',
+  summary: 'take training jobs from the queue (any machine that sees the same output folder) until stopped',
+  async run(args, io) {
+    const { positional, flags } = parseArgs(args, ['queue', 'concurrency', 'backend', 'lock-ms'], []);
+    if (positional.length) throw new UsageError(`unexpected argument ${positional[0]}`);
+    const url = flags.get('queue');
+    if (url === undefined || url === true) throw new UsageError('--queue redis://HOST:PORT is required');
+    const concurrency = Number(flags.get('concurrency') ?? 1);
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency must be a positive whole number, got ${String(flags.get('concurrency'))}`);
+    // How soon a dead worker's job goes to another (ms); tests shorten it.
+    const lockDuration = Number(flags.get('lock-ms') ?? 30_000);
+    const say = (line: string) => io.err(`swaglet worker: ${line}\n`);
+    const stopped = new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    const worker = startWorker(
+      String(url),
+      async (job, progress) => {
+        const config = readConfig(job.config);
+        const fingerprint = experimentFingerprintOf(config);
+        if (fingerprint !== job.fingerprint) throw new Error(`${job.config} changed since the job was queued (fingerprint ${fingerprint}, job ${job.fingerprint}); resubmit it`);
+        await train({
+          config,
+          only: [job.run],
+          resume: true,
+          invocation: `swaglet train ${job.config} --run ${job.run}`,
+          events: { progress: (_task, done, total, detail) => progress({ done, total, ...(detail ? { detail } : {}) }), log: (line) => say(`${jobId(job)}: ${line}`), stage: (title) => say(`${jobId(job)}: ${title}`) },
+          ...backendOf(flags),
+        });
+      },
+      { concurrency, lockDuration, stalledInterval: Math.max(500, Math.floor(lockDuration / 2)), isPermanent: isPermanentFailure, onEvent: say },
+    );
+    say(`waiting for jobs on ${String(url)} (concurrency ${concurrency}); Ctrl-C stops`);
+    await stopped;
+    say('stopping: finishing the jobs in hand');
+    await worker.close();
+    return 0;
+  },
+};
+
+export const evalCommand: Command = {
+  name: 'eval',
+  usage: 'eval CONFIG.json [--backend B]',
+  summary: 'evaluate trained runs: every method × split × metric, tables and reliability plots',
+  async run(args, io) {
+    const { positional, flags } = parseArgs(args, ['backend'], []);
+    if (positional.length !== 1) throw new UsageError('give one config file');
+    const config = readConfig(positional[0]!);
+    return withCli(io, `swaglet train ${positional[0]}`, (events) => evaluate({ config, events, ...backendOf(flags) }), (report) => {
+      io.out(report.markdown);
+      io.err(`\nwrote ${report.files.join(', ')}\n`);
+    });
+  },
+};
+
+export const predictCommand: Command = {
+  name: 'predict',
+  usage: `predict CONFIG.json --input FILE --output FILE.(jsonl|csv) [--method ${METHODS.join('|').replace(/ /g, '_')}] [--samples S] [--backend B]`,
+  summary: 'posterior-averaged class probabilities and predictive entropy of every row of a data file',
+  async run(args, io) {
+    const { positional, flags } = parseArgs(args, ['backend', 'input', 'output', 'method', 'samples'], []);
+    if (positional.length !== 1) throw new UsageError('give one config file');
+    const input = flags.get('input');
+    const output = flags.get('output');
+    if (typeof input !== 'string' || typeof output !== 'string') throw new UsageError('--input FILE and --output FILE are required');
+    const method = String(flags.get('method') ?? 'SWAG').replace(/_/g, ' ') as MethodName;
+    if (!METHODS.includes(method)) throw new UsageError(`--method: unknown method '${method}' (known: ${METHODS.join(', ')})`);
+    const samples = flags.get('samples') !== undefined ? Number(flags.get('samples')) : undefined;
+    if (samples !== undefined && (!Number.isInteger(samples) || samples < 1)) throw new UsageError(`--samples must be a positive whole number`);
+    const config = readConfig(positional[0]!);
+    return withCli(io, `swaglet train ${positional[0]}`, (events) => predict({ config, input, output, method, events, ...(samples ? { samples } : {}), ...backendOf(flags) }), (p, events) => {
+      let mean = 0;
+      for (const h of p.entropy) mean += h / p.entropy.length;
+      events.log(`${p.entropy.length} rows by ${p.method}: wrote ${output} (mean predictive entropy ${mean.toFixed(4)} nats)`);
+    });
+  },
+};
 
 export const demoCommand: Command = {
   name: 'demo',
@@ -110,6 +194,29 @@ export const demoCommand: Command = {
     if (!existsSync(file)) throw new UsageError(`no config file ${file}`);
     const config = readConfig(file);
     const invocation = `swaglet demo${flags.has('full') ? ' --full' : ''}${flags.get('config') ? ` --config ${flags.get('config') as string}` : ''}`;
-    return runExperiment(config, 'all', io, { resume: flags.has('resume'), fresh: flags.has('fresh'), invocation, ...(flags.get('backend') ? { backend: flags.get('backend') as string } : {}) });
+    return withCli(io, invocation, (events) => trainAndEvaluate({ config, resume: flags.has('resume'), fresh: flags.has('fresh'), invocation, events, ...backendOf(flags) }), (report) => {
+      io.out(report.markdown);
+      io.err(`\nwrote ${report.files.join(', ')}\n`);
+    });
+  },
+};
+
+export const k8sCommand: Command = {
+  name: 'k8s',
+  usage: 'k8s CONFIG.json --image IMAGE --volume-claim PVC [--mount /work] [--gpus N] [--parallelism N]',
+  summary: 'print a Kubernetes manifest: an Indexed Job with one pod per run, then the combine (eval) Job',
+  async run(args, io) {
+    const { positional, flags } = parseArgs(args, ['image', 'volume-claim', 'mount', 'gpus', 'parallelism'], []);
+    if (positional.length !== 1) throw new UsageError('give one config file');
+    const image = flags.get('image');
+    const claim = flags.get('volume-claim');
+    if (typeof image !== 'string' || typeof claim !== 'string') throw new UsageError('--image IMAGE and --volume-claim PVC are required');
+    const config = readConfig(positional[0]!);
+    const mountPath = String(flags.get('mount') ?? '/work');
+    const num = (name: string) => (flags.get(name) !== undefined ? Number(flags.get(name)) : undefined);
+    const gpus = num('gpus');
+    const parallelism = num('parallelism');
+    io.out(k8sManifest({ name: config.name, runs: config.runs, configPath: positional[0]!, image, volumeClaim: claim, mountPath, ...(gpus !== undefined ? { gpus } : {}), ...(parallelism !== undefined ? { parallelism } : {}) }));
+    return 0;
   },
 };
