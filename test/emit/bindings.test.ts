@@ -117,7 +117,7 @@ describe('generated create() initializes like the live API', () => {
 
   async function generated(device: Awaited<ReturnType<typeof testDevice>>, name: string) {
     const runtime = `./${relative(OUT_DIR, resolve('runtime/index.ts'))}`;
-    const r = compileSwag(readFileSync('examples/lora.swag', 'utf8'), 'examples/lora.swag', { ...deviceOptions(device), dims, runtimeImport: runtime });
+    const r = compileSwag(readFileSync('examples/lora.swag', 'utf8'), 'examples/lora.swag', { target: deviceOptions(device).target!, limits: deviceOptions(device).limits!, dims, runtimeImport: runtime });
     expect(r.ok).toBe(true);
     expect(r.bindings).toContain(`import { type TensorInit, type WeightsOption, initialValues } from './${relative(OUT_DIR, resolve('api/initialValues.ts'))}';`);
     expect(r.bindings).toContain('static async create(device: Device, options: LoRACreateOptions = {}): Promise<LoRA>');
