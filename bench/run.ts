@@ -4,6 +4,7 @@ import { openDevice } from '../runtime/index.ts';
 import type { BenchResult } from './result.ts';
 import { benchBma } from './bma.ts';
 import { benchCompiler } from './compiler.ts';
+import { benchIo } from './io.ts';
 import { benchKernels } from './kernels.ts';
 import { benchLora } from './lora.ts';
 import { benchMatmul } from './matmul.ts';
@@ -17,6 +18,7 @@ const suites: Array<[string, (device: Awaited<ReturnType<typeof openDevice>>) =>
   ['lora', benchLora],
   ['compiler', benchCompiler],
   ['bma', benchBma],
+  ['io', benchIo],
 ];
 
 function usage(): never {
