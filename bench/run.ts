@@ -5,6 +5,7 @@ import type { BenchResult } from './result.ts';
 import { benchBma } from './bma.ts';
 import { benchCompiler } from './compiler.ts';
 import { benchData } from './data.ts';
+import { benchIo } from './io.ts';
 import { benchKernels } from './kernels.ts';
 import { benchLora } from './lora.ts';
 import { benchMatmul } from './matmul.ts';
@@ -19,6 +20,7 @@ const suites: Array<[string, (device: Awaited<ReturnType<typeof openDevice>>) =>
   ['compiler', benchCompiler],
   ['bma', benchBma],
   ['data', benchData],
+  ['io', benchIo],
 ];
 
 function usage(): never {

@@ -319,6 +319,7 @@ export function compileSwag(text: string, file = '<input>', options: CompileSwag
       name: u.name,
       doc: `${u.kind} ${u.name} from ${file}${Object.keys(u.dims).length ? ` (${Object.entries(u.dims).map(([k, v]) => `${k} = ${v}`).join(', ')})` : ''}.`,
       methods: (Object.keys(u.methods) as MethodName[]).map((m) => ({ name: m, program: u.methods[m]!, doc: `Runs ${u.name}'s \`${m}\`: ${METHOD_DOCS[m]} (${u.methods[m]!.steps.length} kernel launches, one submit).` })),
+      ...(u.network ? { tensors: u.network.tensors } : {}),
     })),
   });
   const wgsl: { path: string; text: string }[] = [];

@@ -422,3 +422,122 @@ export async function readPeftAdapter(dir: string): Promise<PeftAdapter> {
   if (saved.size) adapter.modulesToSave = [...saved].map(([module, t]) => ({ module, tensors: t }));
   return adapter;
 }
+
+// ---------------------------------------------------------------------------
+// Into a finetune's parameters
+// ---------------------------------------------------------------------------
+
+/** What peftToParameters needs of a finetune's adapted layer (a lowered network's `attachments`). */
+export interface PeftAttachment {
+  /** The layer path, PEFT's module name. */
+  layer: string;
+  /** The adapter's name in the `.swag` file (LoRA, DoRA, RsLoRA, …). */
+  adapter: string;
+  /** Its sizes there: `r`, `in`, `out`. */
+  dims: Readonly<Record<string, number>>;
+  /** Its scalars there: `alpha`, `p`. */
+  scalars: Readonly<Record<string, number>>;
+}
+
+/** What it needs of a trainable tensor (a theta layout's entries). */
+export interface PeftParameterEntry {
+  path: string;
+  shape: readonly number[];
+}
+
+/** A PEFT adapter that does not fit a finetune; `problems` lists each mismatch, naming both sides. */
+export class PeftMismatchError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[], source?: string) {
+    super(`${source ? `${source}: ` : ''}the PEFT adapter does not fit the finetune:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    this.name = 'PeftMismatchError';
+    this.problems = problems;
+  }
+}
+
+export interface PeftToParametersOptions {
+  /** Accept finetune parameters the adapter does not hold (they keep their initializers); default false: an error. */
+  allowMissing?: boolean;
+  /** Names the adapter in errors (its directory). */
+  source?: string;
+}
+
+/**
+ * A PEFT LoRA adapter (readPeftAdapter) as a finetune's parameters by name — `<layer>.A`,
+ * `<layer>.B`, DoRA's `<layer>.magnitude` (or `.m`), and the `modules_to_save` tensors (a head) —
+ * the inverse of how experiment/adapters.ts writes them. Each module's r and alpha are checked
+ * against the attachment of the same layer (and rsLoRA/DoRA against the adapter's kind), every
+ * shape against the theta layout; every problem goes into one PeftMismatchError. The values are
+ * the adapter's arrays, so what swaglet wrote comes back bit for bit.
+ */
+export function peftToParameters(
+  adapter: PeftAdapter,
+  attachments: readonly PeftAttachment[],
+  entries: readonly PeftParameterEntry[],
+  options: PeftToParametersOptions = {},
+): Map<string, Float32Array> {
+  const problems: string[] = [];
+  const byPath = new Map(entries.map((e) => [e.path, e]));
+  const out = new Map<string, Float32Array>();
+  const shapeText = (s: readonly number[]) => `[${s.join(', ')}]`;
+  const put = (path: string, data: Float32Array, shape: readonly number[], from: string): void => {
+    const e = byPath.get(path);
+    if (!e) return void problems.push(`${from}: the finetune has no parameter ${path}`);
+    if (shapeText(e.shape) !== shapeText(shape)) return void problems.push(`${from} is ${shapeText(shape)}, the finetune's ${path} is ${shapeText(e.shape)}`);
+    if (out.has(path)) return void problems.push(`${path} is given twice (again by ${from})`);
+    out.set(path, data);
+  };
+  const byLayer = new Map(attachments.map((a) => [a.layer, a]));
+  for (const m of adapter.modules) {
+    const a = byLayer.get(m.module);
+    if (!a) {
+      problems.push(`LoRA module ${m.module}: the finetune adapts no such layer (it adapts ${attachments.map((x) => x.layer).join(', ') || 'none'})`);
+      continue;
+    }
+    const r = a.dims.r;
+    const alpha = a.scalars.alpha ?? r;
+    if (r === undefined) {
+      problems.push(`LoRA module ${m.module}: the finetune's ${a.adapter} on ${a.layer} has no rank r, so it is not a LoRA-family adapter`);
+      continue;
+    }
+    if (m.r !== r || m.alpha !== alpha) {
+      problems.push(`${m.module}: the PEFT adapter has r = ${m.r}, alpha = ${m.alpha}; the finetune's ${a.adapter} there has r = ${r}, alpha = ${alpha}`);
+      continue;
+    }
+    const rs = /rs/i.test(a.adapter);
+    if ((adapter.useRslora ?? false) !== rs) {
+      problems.push(`${m.module}: the PEFT adapter ${adapter.useRslora ? 'uses' : 'does not use'} rsLoRA scaling (alpha/√r); the finetune's ${a.adapter} ${rs ? 'does' : 'does not'}`);
+    }
+    put(`${m.module}.A`, m.A, [m.r, m.inFeatures], `${m.module}.lora_A`);
+    put(`${m.module}.B`, m.B, [m.outFeatures, m.r], `${m.module}.lora_B`);
+    const magnitudePath = [`${m.module}.magnitude`, `${m.module}.m`].find((p) => byPath.has(p));
+    if (m.magnitude) {
+      if (!magnitudePath) problems.push(`${m.module}: the PEFT adapter is DoRA (lora_magnitude_vector); the finetune's ${a.adapter} there has no magnitude parameter`);
+      else put(magnitudePath, m.magnitude, [m.outFeatures], `${m.module}.lora_magnitude_vector`);
+    } else if (magnitudePath) problems.push(`${m.module}: the finetune's ${a.adapter} has ${magnitudePath} (DoRA); the PEFT adapter has no lora_magnitude_vector for it`);
+  }
+  for (const s of adapter.modulesToSave ?? []) {
+    for (const [name, t] of Object.entries(s.tensors)) {
+      // The writer saves a dot-free parameter `w` as module `w`, tensor `weight`.
+      const path = byPath.has(`${s.module}.${name}`) || name !== 'weight' || !byPath.has(s.module) ? `${s.module}.${name}` : s.module;
+      put(path, t.data, t.shape, `modules_to_save ${s.module}.${name}`);
+    }
+  }
+  if (!options.allowMissing) {
+    const missing = entries.filter((e) => !out.has(e.path)).map((e) => `${e.path} ${shapeText(e.shape)}`);
+    if (missing.length) problems.push(`not in the PEFT adapter: ${missing.join(', ')}`);
+  }
+  if (problems.length) throw new PeftMismatchError(problems, options.source);
+  // In theta order.
+  return new Map(entries.filter((e) => out.has(e.path)).map((e) => [e.path, out.get(e.path)!]));
+}
+
+/** readPeftAdapter then peftToParameters: a PEFT adapter directory as a finetune's parameters. */
+export async function readPeftParameters(
+  dir: string,
+  attachments: readonly PeftAttachment[],
+  entries: readonly PeftParameterEntry[],
+  options: Omit<PeftToParametersOptions, 'source'> = {},
+): Promise<Map<string, Float32Array>> {
+  return peftToParameters(await readPeftAdapter(dir), attachments, entries, { ...options, source: dir });
+}

@@ -159,7 +159,15 @@ export function applyTarget(data: Float32Array, shape: readonly number[], t: Res
   if (t.transpose) {
     const [rows, cols] = dims as [number, number];
     const out = new Float32Array(rows * cols);
-    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = cur[i * cols + j]!;
+    // In 32×32 tiles, so both sides stay in cache.
+    const T = 32;
+    for (let i0 = 0; i0 < rows; i0 += T) {
+      const i1 = Math.min(i0 + T, rows);
+      for (let j0 = 0; j0 < cols; j0 += T) {
+        const j1 = Math.min(j0 + T, cols);
+        for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) out[j * rows + i] = cur[i * cols + j]!;
+      }
+    }
     cur = out;
   }
   return cur;

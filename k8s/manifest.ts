@@ -72,7 +72,7 @@ function job(o: K8sOptions, suffix: string, args: string[], indexed: boolean): J
 }
 
 /** The two Jobs, as typed objects (the YAML below is their serialization). */
-export function k8sJobs(o: K8sOptions): [Job, Job] {
+function k8sJobs(o: K8sOptions): [Job, Job] {
   if (!Number.isInteger(o.runs) || o.runs < 1) throw new Error(`k8s: the experiment must have at least one run, got ${o.runs}`);
   return [
     // $(JOB_COMPLETION_INDEX) is expanded by Kubernetes from the env var every indexed pod has.

@@ -15,12 +15,26 @@ export interface BindingMethod {
   doc?: string;
 }
 
+/** How a tensor gets its first value (a lowered network's `tensors`; extra fields are dropped). */
+export interface BindingTensorInit {
+  path: string;
+  shape: readonly number[];
+  role: 'param' | 'frozen';
+  init: unknown;
+}
+
 /** One generated class. */
 export interface BindingUnit {
   /** A valid TypeScript class name. */
   name: string;
   doc?: string;
   methods: BindingMethod[];
+  /**
+   * The network's tensors with their initializers. With them, `create(device, { seed, weights,
+   * tensors })` initializes like the live API (api/initialValues.ts); without them (bare
+   * programs), `create(device, tensors)` sets what it is given and leaves the rest at zero.
+   */
+  tensors?: readonly BindingTensorInit[];
 }
 
 export interface BindingModuleSpec {
@@ -29,6 +43,18 @@ export interface BindingModuleSpec {
   units: BindingUnit[];
   /** Where the generated code imports the runtime from (a package path or a relative path). */
   runtimeImport: string;
+  /** Where it imports `initialValues` from; default: derived from `runtimeImport` (see `defaultInitImport`). */
+  initImport?: string;
+}
+
+/**
+ * The initializers' module next to a runtime import: `swaglet/runtime` -> `swaglet/init`;
+ * `<dir>/runtime/index.ts` -> `<dir>/api/initialValues.ts` (this repository's layout).
+ */
+export function defaultInitImport(runtimeImport: string): string {
+  const m = /^(.*?)runtime(?:\/index(\.[cm]?[jt]s)?)?$/.exec(runtimeImport);
+  if (!m || runtimeImport === 'swaglet/runtime' || m[1] === 'swaglet/') return 'swaglet/init';
+  return `${m[1]}api/initialValues${m[2] ?? ''}`;
 }
 
 const SHARED_ROLES = new Set(['param', 'frozen', 'state']);
@@ -81,6 +107,45 @@ function methodStructure(unit: BindingUnit, m: BindingMethod): OptionalKind<Meth
   };
 }
 
+function initConstantName(unit: string): string {
+  return `${unit.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}_TENSORS`;
+}
+
+/** The tensors' initializers as a constant, for `initialValues` at create time. */
+function tensorsConstant(unit: BindingUnit): VariableStatementStructure {
+  const body = unit.tensors!.map(({ path, shape, role, init }) => JSON.stringify({ path, shape, role, init })).join(',\n');
+  return {
+    kind: StructureKind.VariableStatement,
+    declarationKind: VariableDeclarationKind.Const,
+    docs: [`${unit.name}'s tensors and how each gets its first value (initializer, checkpoint, expression).`],
+    declarations: [{ name: initConstantName(unit.name), type: 'TensorInit[]', initializer: `[\n${body}\n]` }],
+  };
+}
+
+function createOptionsInterface(unit: BindingUnit): InterfaceDeclarationStructure {
+  const frozen = unit.tensors!.filter((t) => (t.init as { kind?: string }).kind === 'load').map((t) => t.path);
+  return {
+    kind: StructureKind.Interface,
+    name: `${unit.name}CreateOptions`,
+    isExported: true,
+    docs: [`How \`${unit.name}.create\` sets the first values.`],
+    properties: [
+      { name: 'seed', type: 'number', hasQuestionToken: true, docs: ["The seed of the parameters' initializers (default 0): the same seed gives the same bytes."] },
+      {
+        name: 'weights',
+        type: 'WeightsOption',
+        hasQuestionToken: true,
+        docs: [
+          `The frozen tensors' values${frozen.length ? ` (${frozen.join(', ')})` : ''}: a map or record of arrays by name, a .safetensors checkpoint ` +
+            `(a path, a list, a model.safetensors.index.json, or { files, rename }), or 'zeros' on purpose. ` +
+            (frozen.length ? 'Required: missing ones are an error naming them.' : `${unit.name} has none.`),
+        ],
+      },
+      { name: 'tensors', type: `${unit.name}Tensors`, hasQuestionToken: true, docs: ['Values that replace any initial value (parameters, frozen weights, state), by name.'] },
+    ],
+  };
+}
+
 function tensorsInterface(unit: BindingUnit, shared: ProgramBuffer[]): InterfaceDeclarationStructure {
   const properties: OptionalKind<PropertySignatureStructure>[] = shared.map((b) => ({
     name: propertyName(b.name),
@@ -92,7 +157,7 @@ function tensorsInterface(unit: BindingUnit, shared: ProgramBuffer[]): Interface
     kind: StructureKind.Interface,
     name: `${unit.name}Tensors`,
     isExported: true,
-    docs: [`Initial values of ${unit.name}'s parameters, frozen weights and state, by name (zeros when absent).`],
+    docs: [unit.tensors ? `Values of ${unit.name}'s parameters, frozen weights and state, by name.` : `Initial values of ${unit.name}'s parameters, frozen weights and state, by name (zeros when absent).`],
     properties,
   };
 }
@@ -114,22 +179,7 @@ function classStructure(unit: BindingUnit, shared: ProgramBuffer[]): ClassDeclar
     ],
     ctors: [{ scope: Scope.Private, parameters: [{ name: 'module', type: `LoadedModule<${methodNames}>`, isReadonly: true, scope: Scope.Private }] }],
     methods: [
-      {
-        name: 'create',
-        isStatic: true,
-        isAsync: true,
-        parameters: [
-          { name: 'device', type: 'Device' },
-          { name: 'tensors', type: `${unit.name}Tensors`, initializer: '{}' },
-        ],
-        returnType: `Promise<${unit.name}>`,
-        docs: [`Compiles ${unit.name}'s kernels on \`device\`, allocates its memory and sets the given tensors.`],
-        statements: [
-          `const module = await loadModule(device, ${constantName(unit.name)});`,
-          'for (const [name, data] of Object.entries(tensors)) if (data) module.set(name, data);',
-          `return new ${unit.name}(module);`,
-        ],
-      },
+      createMethod(unit, shared),
       ...unit.methods.map((m) => methodStructure(unit, m)),
       {
         name: 'parameters',
@@ -145,6 +195,50 @@ function classStructure(unit: BindingUnit, shared: ProgramBuffer[]): ClassDeclar
         statements: ['return this.module.tensor(name);'],
       },
       { name: 'destroy', returnType: 'void', docs: ['Returns all of its device memory.'], statements: ['this.module.destroy();'] },
+    ],
+  };
+}
+
+function createMethod(unit: BindingUnit, shared: ProgramBuffer[]): OptionalKind<MethodDeclarationStructure> {
+  if (!unit.tensors) {
+    return {
+      name: 'create',
+      isStatic: true,
+      isAsync: true,
+      parameters: [
+        { name: 'device', type: 'Device' },
+        { name: 'tensors', type: `${unit.name}Tensors`, initializer: '{}' },
+      ],
+      returnType: `Promise<${unit.name}>`,
+      docs: [`Compiles ${unit.name}'s kernels on \`device\`, allocates its memory and sets the given tensors.`],
+      statements: [
+        `const module = await loadModule(device, ${constantName(unit.name)});`,
+        'for (const [name, data] of Object.entries(tensors)) if (data) module.set(name, data);',
+        `return new ${unit.name}(module);`,
+      ],
+    };
+  }
+  return {
+    name: 'create',
+    isStatic: true,
+    isAsync: true,
+    parameters: [
+      { name: 'device', type: 'Device' },
+      { name: 'options', type: `${unit.name}CreateOptions`, initializer: '{}' },
+    ],
+    returnType: `Promise<${unit.name}>`,
+    docs: [
+      `Compiles ${unit.name}'s kernels on \`device\`, allocates its memory and sets every first value: parameters from their ` +
+        'initializers (seeded by `options.seed`), frozen tensors from `options.weights`, state at zero, then `options.tensors`.',
+    ],
+    statements: [
+      '// The first values before any device work: a weights problem costs nothing on the device.',
+      `const values = await initialValues(${JSON.stringify(unit.name)}, ${initConstantName(unit.name)}, options);`,
+      `const module = await loadModule(device, ${constantName(unit.name)});`,
+      `const shared = new Set<string>(${JSON.stringify(shared.map((b) => b.name))});`,
+      'for (const [name, data] of values) if (shared.has(name)) module.set(name, data);',
+      'for (const [name, data] of Object.entries(options.tensors ?? {})) if (data) module.set(name, data);',
+      `return new ${unit.name}(module);`,
     ],
   };
 }
@@ -171,11 +265,16 @@ export function generateBindings(spec: BindingModuleSpec): string {
     moduleSpecifier: spec.runtimeImport,
     namedImports: ['type Device', 'type LoadedModule', 'type Program', 'type ProgramFeed', 'type Tensor', 'loadModule'],
   });
+  if (spec.units.some((u) => u.tensors)) {
+    file.addImportDeclaration({ moduleSpecifier: spec.initImport ?? defaultInitImport(spec.runtimeImport), namedImports: ['type TensorInit', 'type WeightsOption', 'initialValues'] });
+  }
   for (const unit of spec.units) {
     if (!IDENTIFIER.test(unit.name)) throw new Error(`'${unit.name}' is not a valid class name`);
     const shared = sharedBuffers(unit);
     file.addVariableStatement(programsConstant(unit));
+    if (unit.tensors) file.addVariableStatement(tensorsConstant(unit));
     file.addInterface(tensorsInterface(unit, shared));
+    if (unit.tensors) file.addInterface(createOptionsInterface(unit));
     file.addClass(classStructure(unit, shared));
   }
   file.formatText({ indentSize: 2, convertTabsToSpaces: true });

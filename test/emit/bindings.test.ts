@@ -2,15 +2,19 @@
  * Generated bindings: stable text, type-checked under --strict by the TypeScript that ts-morph
  * ships, and — imported for real — they run the programs and agree with the interpreter.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { strictDiagnostics } from '../helpers/typecheck.ts';
 import { describe, expect, it } from 'vitest';
 import { generateBindings, type BindingModuleSpec } from '../../compiler/emit/bindings.ts';
+import { compileSwag } from '../../compiler/compile.ts';
 import { compileProgram } from '../../compiler/emit/program.ts';
+import { initBuiltin } from '../../compiler/lower/initializers.ts';
+import type { Tensor } from '../../runtime/index.ts';
+import { compile } from '../../swaglet.ts';
 import { evaluate } from '../../compiler/ir/index.ts';
 import { testDevice } from '../helpers/device.ts';
-import { maxRelError } from '../helpers/random.ts';
+import { maxRelError, randomArray } from '../helpers/random.ts';
 import { randomFeeds } from '../ir/randomFeeds.ts';
 import { loraModel, loraTrainingModel } from '../program/graphs.ts';
 import { deviceOptions } from '../program/run.ts';
@@ -101,6 +105,66 @@ describe('generated TypeScript bindings', () => {
       expect(maxRelError(await device.read(bwd['grad.A']), want['grad.A']!)).toBeLessThan(1e-4);
       expect(maxRelError(await device.read(bwd['grad.B']), want['grad.B']!)).toBeLessThan(1e-4);
       expect(Object.keys(layer.parameters())).toEqual(['A', 'B']);
+    } finally {
+      layer.destroy();
+    }
+  });
+});
+
+describe('generated create() initializes like the live API', () => {
+  const dims = { out: 6, in: 10, r: 2, n: 5 };
+  const W = randomArray(dims.out * dims.in, 11, 0.5);
+
+  async function generated(device: Awaited<ReturnType<typeof testDevice>>, name: string) {
+    const runtime = `./${relative(OUT_DIR, resolve('runtime/index.ts'))}`;
+    const r = compileSwag(readFileSync('examples/lora.swag', 'utf8'), 'examples/lora.swag', { target: deviceOptions(device).target!, limits: deviceOptions(device).limits!, dims, runtimeImport: runtime });
+    expect(r.ok).toBe(true);
+    expect(r.bindings).toContain(`import { type TensorInit, type WeightsOption, initialValues } from './${relative(OUT_DIR, resolve('api/initialValues.ts'))}';`);
+    expect(r.bindings).toContain('static async create(device: Device, options: LoRACreateOptions = {}): Promise<LoRA>');
+    const path = writeModule(name, r.bindings);
+    expect(strictDiagnostics([path])).toBe('');
+    return (await import(/* @vite-ignore */ path)) as { LoRA: { create(device: unknown, options?: Record<string, unknown>): Promise<{ tensor(n: string): Tensor; backward(f: Record<string, ArrayLike<number>>): Record<string, Tensor>; destroy(): void }> } };
+  }
+
+  it('seeds A (kaiming), zeroes B, takes W from weights; B gets a gradient; same bytes as compile()', async () => {
+    const device = await testDevice();
+    const { LoRA } = await generated(device, 'lora_init.ts');
+    const layer = await LoRA.create(device, { seed: 3, weights: { W } });
+    const again = await LoRA.create(device, { seed: 3, weights: new Map([['W', W]]) });
+    const other = await LoRA.create(device, { seed: 4, weights: { W } });
+    const [live] = await compile(readFileSync('examples/lora.swag', 'utf8'), { device, file: 'examples/lora.swag', dims, seed: 3, weights: { W } });
+    try {
+      const read = async (u: { tensor(n: string): Tensor }, n: string) => (await device.read(u.tensor(n))) as Float32Array;
+      const A = await read(layer, 'A');
+      expect(A).toEqual(initBuiltin('kaiming_uniform', { a: Math.sqrt(5) }, [dims.r, dims.in], { seed: 3, path: 'A' }));
+      expect(A.some((v) => v !== 0)).toBe(true);
+      expect(await read(layer, 'B')).toEqual(new Float32Array(dims.out * dims.r));
+      expect(await read(layer, 'W')).toEqual(W);
+      expect(new Uint8Array((await read(again, 'A')).buffer)).toEqual(new Uint8Array(A.buffer));
+      expect(new Uint8Array((await read(live!, 'A')).buffer)).toEqual(new Uint8Array(A.buffer));
+      expect(await read(other, 'A')).not.toEqual(A);
+
+      const x = randomArray(dims.n * dims.in, 3);
+      const labels = Int32Array.from([0, 5, 2, 1, 3]);
+      const gradB = (await device.read(layer.backward({ x, labels })['grad.B']!)) as Float32Array;
+      expect(gradB.some((v) => v !== 0)).toBe(true);
+      const want = evaluate(live!.compiled.graphs.backward!, { x, labels, A, B: new Float32Array(dims.out * dims.r), W });
+      expect(maxRelError(gradB, want['grad.B']!)).toBeLessThan(1e-4);
+    } finally {
+      for (const u of [layer, again, other, live!]) u.destroy();
+    }
+  });
+
+  it("names missing frozen tensors; 'zeros' and explicit tensors opt out", async () => {
+    const device = await testDevice();
+    const { LoRA } = await generated(device, 'lora_init_errors.ts');
+    await expect(LoRA.create(device)).rejects.toThrow(/LoRA: no values for its frozen tensors W \[6, 10\]/);
+    await expect(LoRA.create(device, { seed: 1, weights: { W: [1, 2] } })).rejects.toThrow(/W has 2 values, \[6, 10\] needs 60/);
+    const B = randomArray(dims.out * dims.r, 5);
+    const layer = await LoRA.create(device, { weights: 'zeros', tensors: { B } });
+    try {
+      expect(await device.read(layer.tensor('W'))).toEqual(new Float32Array(W.length));
+      expect(await device.read(layer.tensor('B'))).toEqual(B);
     } finally {
       layer.destroy();
     }

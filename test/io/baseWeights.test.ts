@@ -84,12 +84,16 @@ describe('loadBaseWeights', () => {
     await writeSafetensors(path, {
       h: { dtype: 'F16', shape: [8, 8], data: v },
       b: { dtype: 'BF16', shape: [64], data: v },
+      odd: { dtype: 'BF16', shape: [7], data: v.subarray(0, 7) },
+      oddh: { dtype: 'F16', shape: [1, 7], data: v.subarray(0, 7) },
       d: { dtype: 'F64', shape: [2, 32], data: Float64Array.from(v, (x) => x + 1e-12) },
     });
-    const got = await loadBaseWeights({ files: path, expected: new Map([['h', [8, 8]], ['b', [64]], ['d', [2, 32]]]) });
+    const got = await loadBaseWeights({ files: path, expected: new Map([['h', [8, 8]], ['b', [64]], ['d', [2, 32]], ['odd', [7]], ['oddh', [1, 7]]]) });
     expect(got.get('h')).toEqual(Float32Array.from(v, (x) => f16BitsToNumber(numberToF16Bits(x))));
     expect(got.get('b')).toEqual(Float32Array.from(v, (x) => bf16BitsToNumber(numberToBf16Bits(x))));
     expect(got.get('d')).toEqual(Float32Array.from(v, (x) => Math.fround(x + 1e-12)));
+    expect(got.get('odd')).toEqual(got.get('b')!.slice(0, 7));
+    expect(got.get('oddh')).toEqual(got.get('h')!.slice(0, 7));
     expect(Object.is(got.get('h')![2], -0)).toBe(true);
   });
 
