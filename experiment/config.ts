@@ -190,7 +190,8 @@ export function validateConfig(c: ExperimentConfig): ExperimentConfig {
   positiveInt(c.runs, 'runs');
   positiveInt(c.samples, 'samples');
   positiveInt(c.checkpointEvery, 'checkpointEvery');
-  positiveInt(c.train.epochs, 'train.epochs');
+  // No MAP phase only when it starts from a trained adapter: SWAG is then collected around it.
+  if (!(c.train.epochs === 0 && c.model.init !== null)) positiveInt(c.train.epochs, c.train.epochs === 0 ? 'train.epochs (0 needs model.init, a trained PEFT adapter to collect SWAG around)' : 'train.epochs');
   positiveInt(c.train.swag.epochs, 'train.swag.epochs');
   positiveInt(c.train.swag.collectEvery, 'train.swag.collectEvery');
   if (!PLAIN_NAME.test(c.name) || c.name.includes('..')) throw new ConfigError(`'name' must be a plain name (letters, digits, '_', '-', '.'; no '/' or '..'): results go to <out>/<name>; got ${JSON.stringify(c.name)}`);

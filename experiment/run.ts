@@ -15,7 +15,8 @@ import { readLatestCheckpoint } from '../io/checkpoint.ts';
 import { LOCK_FILE } from '../io/lock.ts';
 import { readFileManifest } from '../io/manifest.ts';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.ts';
-import { useLiteFrozenValues } from '../models/useLite.ts';
+import { isWeightSource, loadWeightSource } from '../models/sources.ts';
+import { readPeftParameters } from '../io/peft.ts';
 import type { Device } from '../runtime/index.ts';
 import type { WeightsOption } from '../swaglet.ts';
 import { computeFeatures, FeatureTable } from '../train/features.ts';
@@ -59,6 +60,8 @@ export interface Prepared {
   features: Record<'train' | 'validation' | 'test', FeatureTable> & Partial<Record<'shift' | 'ood', FeatureTable>>;
   /** What the runs' checkpoints record beyond the training config: the source and the data. */
   fingerprint: Fingerprint;
+  /** Parameters every run starts from instead of the initializers (`model.init`, a PEFT adapter). */
+  initial?: ReadonlyMap<string, Float32Array>;
 }
 
 /** Where run `m` keeps its checkpoints and outputs. */
@@ -91,12 +94,18 @@ export function checkTrainingStart(config: ExperimentConfig, options: { resume: 
   }
 }
 
+function digestParameters(params: ReadonlyMap<string, Float32Array>): string {
+  const h = createHash('sha256');
+  for (const [k, v] of [...params].sort(([a], [b]) => (a < b ? -1 : 1))) h.update(k).update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+  return h.digest('hex');
+}
+
 const hash = (...parts: (string | number)[]) => createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 16);
 
 /** The frozen base the config names: a named source, or a checkpoint with its rename table. */
-export function weightsOf(model: ModelConfig): WeightsOption | undefined {
+export async function weightsOf(model: ModelConfig): Promise<WeightsOption | undefined> {
   if (model.weights === null) return undefined;
-  if (model.weights === 'use-lite') return useLiteFrozenValues();
+  if (typeof model.weights === 'string' && isWeightSource(model.weights)) return loadWeightSource(model.weights);
   return { files: model.weights, ...(model.rename ? { rename: model.rename } : {}) };
 }
 
@@ -112,7 +121,7 @@ export async function prepare(device: Device, config: ExperimentConfig, events: 
   events.stage('Compile');
   const source = readFileSync(config.model.file, 'utf8');
   const t0 = performance.now();
-  const weights = weightsOf(config.model);
+  const weights = await weightsOf(config.model);
   const network = await Network.compile(device, {
     source,
     file: config.model.file,
@@ -152,7 +161,10 @@ export async function prepare(device: Device, config: ExperimentConfig, events: 
       }
       features[s] = table;
     }
-    return { network, data, features, fingerprint: experimentFingerprint(config, source, data.train) };
+    // A PEFT adapter as the starting point: its tensors replace the initializers of every run.
+    const initial = config.model.init ? await readPeftParameters(config.model.init, network.unit.compiled.network!.attachments, network.theta.entries, { allowMissing: true }) : undefined;
+    if (initial) events.log(`starting from the PEFT adapter ${config.model.init} (${[...initial.keys()].join(', ')})`);
+    return { network, data, features, fingerprint: { ...experimentFingerprint(config, source, data.train), ...(initial ? { 'model.init.sha256': digestParameters(initial) } : {}) }, ...(initial ? { initial } : {}) };
   } catch (e) {
     network.destroy();
     throw e;
@@ -209,6 +221,7 @@ export async function trainRuns(prepared: Prepared, config: ExperimentConfig, ev
     const seed = config.train.seed + m;
     const t = performance.now();
     const result = await trainRun(network, features.train, data.train.labels, { ...config.train, seed }, { dir: join(dir, 'checkpoints'), every: config.checkpointEvery, keep: 2, fingerprint: prepared.fingerprint }, {
+      ...(prepared.initial ? { initial: prepared.initial } : {}),
       onStep: (s) => events.progress(`run ${m + 1}`, s.step, s.total, `${s.phase} loss ${s.loss.toFixed(4)} lr ${s.lr.toExponential(1)}`),
       onResume: (step, path) => events.log(`resumed run ${m + 1} at step ${step} from ${path}`),
       onWarning: (message) => warn(events, message),

@@ -57,6 +57,8 @@ export interface TrainEvents {
   onWarning?: (message: string) => void;
   /** Asked after each step: true stops the run there, with a checkpoint (a Ctrl-C). */
   shouldStop?: () => boolean;
+  /** Parameters to start from instead of their initializers (a PEFT adapter); others keep their initializers. */
+  initial?: ReadonlyMap<string, ArrayLike<number>>;
   /** Testing hook: called after step `step` completes (and after its checkpoint): throw to simulate a crash. */
   afterStep?: (step: number) => void;
 }
@@ -109,13 +111,15 @@ export async function trainRun(network: Network, features: FeatureTable, labels:
   if (config.swag && !network.hasPosterior) throw new Error('the SWAG phase needs a finetune with a posterior (collect and sample)');
   const schedule = {
     peak: config.lr,
-    warmupSteps: config.warmupSteps,
+    // Without a MAP phase (a given adapter) there is nothing to warm up.
+    warmupSteps: mapSteps === 0 ? 0 : config.warmupSteps,
     totalSteps: mapSteps,
     minLr: config.minLr ?? 0,
     ...(config.swag ? { swa: { start: mapSteps, lr: config.swag.lr } } : {}),
   };
 
   network.initializeParameters(mixSeed(config.seed, SEED_STREAM.init));
+  if (events.initial) for (const [name, v] of events.initial) network.unit.set(name, v);
   const params = Object.fromEntries(network.parameters());
   const optimizer = await AdamW.create(device, params, {
     weightDecay: config.weightDecay,
@@ -193,6 +197,8 @@ export async function trainRun(network: Network, features: FeatureTable, labels:
       events.onCheckpoint?.(step, path);
     };
 
+    // No MAP phase (epochs 0, starting from a given adapter): the start is the MAP solution.
+    if (mapSteps === 0 && !map) map = await network.readParameters();
     let order: number[] = [];
     let orderEpoch = -1;
     const labelBatch = new Int32Array(b);
