@@ -29,6 +29,8 @@ export interface ModelConfig {
   /** Tokens per example (longer texts are truncated); only matters for text. */
   maxTokens: number;
   batch: number;
+  /** The name of the batch dimension in the `.swag` model (default `b`); `batch` is its size. */
+  batchDim: string;
   /** Sizes the `.swag` file leaves open, beyond the batch `b` and tokens `t`. */
   dims: Record<string, number>;
 }
@@ -50,7 +52,7 @@ export interface ExperimentConfig {
 
 export const DEMO_CONFIG: ExperimentConfig = {
   name: 'demo',
-  model: { file: '../examples/use_lite_classifier.swag', entry: 'UseLiteSwag', weights: 'use-lite', rename: null, tokenizer: 'use-lite', init: null, maxTokens: 64, batch: 32, dims: {} },
+  model: { file: '../examples/use_lite_classifier.swag', entry: 'UseLiteSwag', weights: 'use-lite', rename: null, tokenizer: 'use-lite', init: null, maxTokens: 64, batch: 32, batchDim: 'b', dims: {} },
   data: {
     train: 'bundled:imdb',
     validation: 'bundled:imdb',
@@ -187,6 +189,7 @@ export function validateConfig(c: ExperimentConfig): ExperimentConfig {
   validateShapes(c);
   positiveInt(c.model.maxTokens, 'model.maxTokens');
   positiveInt(c.model.batch, 'model.batch');
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(c.model.batchDim)) throw new ConfigError(`'model.batchDim' must be a dim name of the .swag model, got ${JSON.stringify(c.model.batchDim)}`);
   positiveInt(c.runs, 'runs');
   positiveInt(c.samples, 'samples');
   positiveInt(c.checkpointEvery, 'checkpointEvery');

@@ -126,7 +126,9 @@ export async function prepare(device: Device, config: ExperimentConfig, events: 
     source,
     file: config.model.file,
     entry: config.model.entry,
-    dims: { ...config.model.dims, b: config.model.batch, t: config.model.maxTokens },
+    // Token count `t` only for text (a tabular model has no such size).
+    dims: { ...(tokenizer ? { t: config.model.maxTokens } : {}), ...config.model.dims, [config.model.batchDim]: config.model.batch },
+    batchDim: config.model.batchDim,
     readFile: swagReader(),
     ...(weights !== undefined ? { weights } : {}),
   });
