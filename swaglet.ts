@@ -135,3 +135,7 @@ async function loadUnit(device: Device, unit: CompiledUnit): Promise<LiveUnit> {
     destroy: () => module.destroy(),
   };
 }
+
+// The experiment API: bring a config (model, weights, data), train, evaluate, predict.
+export { type ExperimentOptions, type PredictOptions, type Prediction, type TrainOptions, evaluate, predict, train, trainAndEvaluate } from './experiment/api.ts';
+export { type ExperimentConfig, readConfig } from './experiment/config.ts';
