@@ -125,6 +125,13 @@ export async function openAdapter(request: AdapterRequest = {}): Promise<OpenedA
         : [[backend, 'core'], [backend, 'compatibility']];
   const failures: string[] = [];
   for (const [b, level] of attempts) {
+    // With no Vulkan loader at all, Dawn's default backends only print a warning that looks like a
+    // stack trace (BackendVk.cpp) on every command: skip them and say why.
+    const absent = backend === 'auto' && b === 'default' && process.platform === 'linux' ? missingLibraryHint('vulkan') : undefined;
+    if (absent) {
+      failures.push(`${b}/${level}: ${absent}`);
+      continue;
+    }
     try {
       const opened = await tryOpen(b, level, flags);
       if (opened) return opened;
@@ -147,7 +154,9 @@ function missingLibraryHint(backend: string): string | undefined {
     // libEGL is the vendor-neutral loader; Mesa's EGL and its DRI swrast driver are llvmpipe itself.
     opengles: [['libEGL.so.1', 'libegl1'], ['libEGL_mesa.so.0', 'libegl-mesa0'], ['dri/swrast_dri.so', 'libgl1-mesa-dri']],
   };
-  const missing = (needs[backend] ?? []).filter(([lib]) => !LIB_DIRS.some((dir) => existsSync(`${dir}/${lib}`)));
+  // LD_LIBRARY_PATH first: the standalone build carries its own Vulkan loader there.
+  const dirs = [...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean), ...LIB_DIRS];
+  const missing = (needs[backend] ?? []).filter(([lib]) => !dirs.some((dir) => existsSync(`${dir}/${lib}`)));
   if (missing.length === 0) return undefined;
   return `${missing.map(([lib]) => lib).join(', ')} not found: apt-get install ${missing.map(([, pkg]) => pkg).join(' ')}`;
 }
