@@ -123,7 +123,7 @@ function referencePooled(c: typeof CONFIG, w: Record<string, HfTensor>, ids: Int
   };
   const out = new Float64Array(B * d);
   for (let row = 0; row < B; row++) {
-    let x = new Float64Array(T * d);
+    let x: Float64Array = new Float64Array(T * d);
     for (let i = 0; i < T; i++) {
       for (let k = 0; k < d; k++) {
         x[i * d + k] =

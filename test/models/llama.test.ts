@@ -108,7 +108,7 @@ function referenceHidden(c: typeof CONFIG, w: Record<string, HfTensor>, ids: Int
   const out = new Float64Array(B * d);
   for (let row = 0; row < B; row++) {
     const m = (j: number) => mask[row * T + j]! !== 0;
-    let x = new Float64Array(T * d);
+    let x: Float64Array = new Float64Array(T * d);
     for (let i = 0; i < T; i++) x.set(w['model.embed_tokens.weight']!.data.subarray(ids[row * T + i]! * d, (ids[row * T + i]! + 1) * d), i * d);
     for (let layer = 0; layer < c.num_hidden_layers; layer++) {
       const p = (n: string) => w[`model.layers.${layer}.${n}`]!;
