@@ -145,7 +145,8 @@ export function numberToBf16Bits(v: number): number {
 }
 
 let f16Table: Float32Array | undefined;
-function f16Lookup(): Float32Array {
+/** binary16 bits → float32 value, for all 65,536 patterns (built once). */
+export function f16Lookup(): Float32Array {
   if (!f16Table) {
     f16Table = new Float32Array(65536);
     for (let i = 0; i < 65536; i++) f16Table[i] = f16BitsToNumber(i);
@@ -475,13 +476,7 @@ class JsonParser {
 // Decoding
 // ---------------------------------------------------------------------------
 
-interface Entry {
-  name: string;
-  dtype: SafetensorsDtype;
-  shape: number[];
-  begin: number;
-  end: number;
-}
+type Entry = SafetensorsHeaderEntry;
 
 function copyBytes(bytes: Uint8Array, begin: number, end: number): ArrayBuffer {
   const buf = new ArrayBuffer(end - begin);
@@ -550,24 +545,51 @@ function decodeTensorData(e: Entry, bytes: Uint8Array, start: number, opts: Deco
   }
 }
 
-/** Parse and validate safetensors bytes. */
-export function decodeSafetensors(bytes: Uint8Array, opts: DecodeOptions = {}): DecodedSafetensors {
-  const src = opts.source ?? '<buffer>';
+/** One tensor of a safetensors header; `begin`/`end` are byte offsets into the data section. */
+export interface SafetensorsHeaderEntry {
+  name: string;
+  dtype: SafetensorsDtype;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+/** A parsed and validated header: tensors in header order, metadata, where the data section starts. */
+export interface SafetensorsHeader {
+  entries: SafetensorsHeaderEntry[];
+  metadata: Record<string, string>;
+  /** Byte offset of the data section from the start of the file (8 + header length). */
+  dataStart: number;
+}
+
+/** The header length a file's first 8 bytes announce (validated against the file's length). */
+export function safetensorsHeaderLength(prefix: Uint8Array, fileLength: number, source = '<buffer>'): number {
+  if (fileLength < 8 || prefix.length < 8) throw new SafetensorsError(source, `file is ${fileLength} bytes, too short for the 8-byte header length`);
+  const n64 = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
+  if (n64 > BigInt(fileLength - 8)) {
+    throw new SafetensorsError(source, `header length ${n64} runs beyond the end of the file (${fileLength - 8} bytes after the length prefix)`);
+  }
+  const n = Number(n64);
+  if (n > MAX_HEADER_BYTES) throw new SafetensorsError(source, `header length ${n} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
+  if (n < 2) throw new SafetensorsError(source, `header length ${n} is too small to hold a JSON object`);
+  return n;
+}
+
+/**
+ * Parses and validates the header of a safetensors file of `fileLength` bytes from its first
+ * bytes (`prefix`: at least the 8-byte length and the header), without needing the data section:
+ * what a lazy reader needs to read only some tensors.
+ */
+export function parseSafetensorsHeader(prefix: Uint8Array, fileLength: number, source = '<buffer>'): SafetensorsHeader {
+  const src = source;
   const fail = (msg: string): never => {
     throw new SafetensorsError(src, msg);
   };
-  if (!(bytes instanceof Uint8Array)) fail('expected a Uint8Array');
-  if (bytes.length < 8) fail(`file is ${bytes.length} bytes, too short for the 8-byte header length`);
-  const n64 = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
-  if (n64 > BigInt(bytes.length - 8)) {
-    fail(`header length ${n64} runs beyond the end of the file (${bytes.length - 8} bytes after the length prefix)`);
-  }
-  const n = Number(n64);
-  if (n > MAX_HEADER_BYTES) fail(`header length ${n} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
-  if (n < 2) fail(`header length ${n} is too small to hold a JSON object`);
+  const n = safetensorsHeaderLength(prefix, fileLength, src);
+  if (prefix.length < 8 + n) fail(`only ${prefix.length} bytes given to parse a header of ${n} bytes`);
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes.subarray(8, 8 + n));
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(prefix.subarray(8, 8 + n));
   } catch {
     return fail('invalid JSON header: not valid UTF-8');
   }
@@ -575,8 +597,7 @@ export function decodeSafetensors(bytes: Uint8Array, opts: DecodeOptions = {}): 
   const header = new JsonParser(text, fail).parseDocument();
   if (header === null || typeof header !== 'object' || Array.isArray(header)) fail('invalid JSON header: not an object');
   const start = 8 + n;
-  const dataLen = bytes.length - start;
-
+  const dataLen = fileLength - start;
   const metadata: Record<string, string> = {};
   const entries: Entry[] = [];
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
@@ -628,6 +649,14 @@ export function decodeSafetensors(bytes: Uint8Array, opts: DecodeOptions = {}): 
   }
   if (pos !== dataLen) fail(`tensors cover ${pos} bytes of data but the data section is ${dataLen} bytes`);
 
+  return { entries, metadata, dataStart: start };
+}
+
+/** Parse and validate safetensors bytes. */
+export function decodeSafetensors(bytes: Uint8Array, opts: DecodeOptions = {}): DecodedSafetensors {
+  const src = opts.source ?? '<buffer>';
+  if (!(bytes instanceof Uint8Array)) throw new SafetensorsError(src, 'expected a Uint8Array');
+  const { entries, metadata, dataStart: start } = parseSafetensorsHeader(bytes, bytes.length, src);
   const tensors: Record<string, DecodedTensor> = {};
   for (const e of entries) {
     setOwn(tensors, e.name, { dtype: e.dtype, shape: e.shape, data: decodeTensorData(e, bytes, start, opts, src) });
