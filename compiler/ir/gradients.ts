@@ -174,8 +174,14 @@ export const GRADIENTS: { readonly [K in OpName]: GradientRule | null } = {
   gather: ({ b, grad, inputs: [table, ids] }) => [b.scatterAdd(grad, ids!, table!.shape[0]!), undefined],
   scatterAdd: ({ b, grad, inputs: [, ids] }) => [b.gather(grad, ids!), undefined],
 
-  // dx = y ⊙ (g − Σ g⊙y)
-  softmax: ({ b, grad, node, output: y }) => [b.mul(y, b.sub(grad, sumAxis(b, b.mul(grad, y), node.attrs.axis as number)))],
+  // dx = t − y ⊙ Σ t, t = y ⊙ (g − Σ g⊙y). Exactly, Σ t = 0; in f32, rounding Σ g⊙y leaves
+  // Σ t ≈ ε·Σ y|g|, which a consumer multiplies by the common part of what it pairs dx with
+  // (attention's dq = dx @ k: the keys' shared bias). Removing y ⊙ Σ t puts dx back on Σ dx = 0.
+  softmax: ({ b, grad, node, output: y }) => {
+    const axis = node.attrs.axis as number;
+    const t = b.mul(y, b.sub(grad, sumAxis(b, b.mul(grad, y), axis)));
+    return [b.sub(t, b.mul(y, sumAxis(b, t, axis)))];
+  },
   // dx = g − softmax(x)·Σ g, with softmax(x) = exp(y)
   logSoftmax: ({ b, grad, node, output: y }) => [b.sub(grad, b.mul(b.exp(y), sumAxis(b, grad, node.attrs.axis as number)))],
   layerNorm: ({ b, grad, node, inputs: [x, gamma], needs }) => {
