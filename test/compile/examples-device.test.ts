@@ -57,7 +57,10 @@ function given(g: Graph, seed: number): Record<string, Feed> {
 // that costs f32 about a bit more than the other examples at these tiny widths (1.1e-4 measured).
 // The Llama and BERT finetunes' adapter gradients come back through two attention layers and
 // their norms in f32 (1.0e-4 to 1.1e-4 measured on a good run).
-const TOLERANCE: Record<string, number> = { 'use_lite_classifier.swag': 2e-4, 'llama.swag': 2e-4, 'bert.swag': 2e-4 };
+// BERT's layer-1 query gradient is tiny (max 2.4e-4) and carries the keys' large shared bias through
+// dS @ k: the f64 interpreter with every intermediate stored in f32 is itself 6e-4 off (the device
+// 9.4e-4, identical run to run; absolute difference 1.2e-8). What f32 storage allows, not a race.
+const TOLERANCE: Record<string, number> = { 'use_lite_classifier.swag': 2e-4, 'llama.swag': 2e-4, 'bert.swag': 1.5e-3 };
 
 const examples = readdirSync('examples').filter((f) => f.endsWith('.swag')).sort();
 
