@@ -48,6 +48,11 @@ export interface ExperimentConfig {
   checkpointEvery: number;
   /** Where results go (relative to the working directory). */
   out: string;
+  /**
+   * A grid of experiments: config paths (`train.lr`, `model.dims.r`, `train.swag.lr`) to lists of
+   * values. Each point of the grid is an experiment of its own (experiment/sweep.ts); null: none.
+   */
+  sweep: Record<string, unknown[]> | null;
 }
 
 export const DEMO_CONFIG: ExperimentConfig = {
@@ -82,6 +87,7 @@ export const DEMO_CONFIG: ExperimentConfig = {
   samples: 30,
   checkpointEvery: 200,
   out: 'results',
+  sweep: null,
 };
 
 type Json = Record<string, unknown>;
@@ -98,7 +104,7 @@ export class ConfigError extends Error {
 const FREE_FIELDS = new Set([
   'model.weights', 'model.rename', 'model.tokenizer', 'model.init', 'model.dims',
   'data.train', 'data.validation', 'data.test', 'data.shift', 'data.ood', 'data.sizes', 'data.task',
-  'data.text', 'data.features', 'data.label', 'data.labels', 'data.question', 'data.choices', 'data.answer', 'data.answerIndexBase', 'data.sentenceCase',
+  'data.text', 'data.features', 'data.label', 'data.labels', 'data.question', 'data.choices', 'data.answer', 'data.answerIndexBase', 'data.sentenceCase', 'sweep',
 ]);
 
 function merge(base: Json, over: Json, path: string): Json {
@@ -136,6 +142,10 @@ function validateShapes(c: ExperimentConfig): void {
   for (const k of ['tokenizer', 'init'] as const) if (m[k] !== null && !isString(m[k])) throw new ConfigError(`'model.${k}' must be a path (or null), got ${JSON.stringify(m[k])}`);
   if (typeof m.dims !== 'object' || m.dims === null || Array.isArray(m.dims)) throw new ConfigError(`'model.dims' must be an object of sizes, got ${JSON.stringify(m.dims)}`);
   for (const [k, v] of Object.entries(m.dims)) positiveInt(v, `model.dims.${k}`);
+  if (c.sweep !== null) {
+    if (typeof c.sweep !== 'object' || Array.isArray(c.sweep)) throw new ConfigError(`'sweep' must be an object from config paths to lists of values, got ${JSON.stringify(c.sweep)}`);
+    for (const [k, v] of Object.entries(c.sweep)) if (!Array.isArray(v) || v.length === 0) throw new ConfigError(`'sweep.${k}' must be a non-empty list of values, got ${JSON.stringify(v)}`);
+  }
   const d = c.data;
   for (const s of ['train', 'test'] as const) if (!isString(d[s])) throw new ConfigError(`'data.${s}' must name a data file (.jsonl, .csv, .parquet) or a bundled set, got ${JSON.stringify(d[s])}`);
   if (!isString(d.validation) && !(typeof d.validation === 'number' && d.validation > 0 && d.validation < 1)) throw new ConfigError(`'data.validation' must name a data file or be a fraction of the training file in (0, 1), got ${JSON.stringify(d.validation)}`);

@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { evaluate, predict, train, trainAndEvaluate } from '../../experiment/api.ts';
 import { readConfig, type ExperimentConfig } from '../../experiment/config.ts';
 import { ExperimentStoppedError } from '../../experiment/run.ts';
+import { sweepPoints, sweepSummary, writeSweepPoints } from '../../experiment/sweep.ts';
+import { writeFileAtomic } from '../../io/atomic.ts';
 import { experimentFingerprintOf, isPermanentFailure } from '../../experiment/jobs.ts';
 import { k8sManifest } from '../../k8s/manifest.ts';
 import { jobId } from '../../queue/jobs.ts';
@@ -71,21 +73,34 @@ export const trainCommand: Command = {
     const only = runsFlag(flags.get('run'), config);
     const invocation = `swaglet train ${path}${only ? ` --run ${only.join(',')}` : ''}`;
     const queue = flags.get('queue');
-    if (queue !== undefined) return submitToQueue(String(queue), path, config, only, io);
+    const points = sweepPoints(config);
+    if (queue !== undefined) {
+      const paths = config.sweep ? await writeSweepPoints(config, points) : [resolve(path)];
+      return submitToQueue(String(queue), paths.map((p, i) => ({ path: p, config: points[i]! })), only, path, io);
+    }
     return withCli(
       io,
       invocation,
-      (events) => train({ config, resume: flags.has('resume'), fresh: flags.has('fresh'), invocation, events, ...(only ? { only } : {}), ...backendOf(flags) }),
-      (runs, events) => events.log(`trained ${runs.length} run(s); evaluate with: swaglet eval ${path}`),
+      async (events) => {
+        let trained = 0;
+        for (const point of points) {
+          if (config.sweep) events.stage(`Sweep point ${point.name}`);
+          trained += (await train({ config: point, resume: flags.has('resume'), fresh: flags.has('fresh'), invocation, events, ...(only ? { only } : {}), ...backendOf(flags) })).length;
+        }
+        return trained;
+      },
+      (trained, events) => events.log(`trained ${trained} run(s)${config.sweep ? ` over ${points.length} sweep points` : ''}; evaluate with: swaglet eval ${path}`),
     );
   },
 };
 
-/** Enqueues one job per run and waits, showing each job's progress; failures keep their message. */
-async function submitToQueue(url: string, path: string, config: ExperimentConfig, only: number[] | undefined, io: CliIO): Promise<number> {
-  const fingerprint = experimentFingerprintOf(config);
-  const runs = only ?? Array.from({ length: config.runs }, (_, m) => m);
-  const jobs = runs.map((run) => ({ config: resolve(path), run, fingerprint, name: config.name }));
+/** Enqueues one job per run (of every sweep point) and waits, showing each job's progress; failures keep their message. */
+async function submitToQueue(url: string, experiments: readonly { path: string; config: ExperimentConfig }[], only: number[] | undefined, path: string, io: CliIO): Promise<number> {
+  const jobs = experiments.flatMap(({ path: file, config }) => {
+    const fingerprint = experimentFingerprintOf(config);
+    const runs = only ?? Array.from({ length: config.runs }, (_, m) => m);
+    return runs.map((run) => ({ config: file, run, fingerprint, name: config.name }));
+  });
   io.err(`swaglet: ${jobs.length} job(s) on ${url}: ${jobs.map(jobId).join(', ')}\n`);
   const events = progressEvents(io);
   const result = await submitRuns(url, jobs, {
@@ -153,10 +168,24 @@ export const evalCommand: Command = {
     const { positional, flags } = parseArgs(args, ['backend'], []);
     if (positional.length !== 1) throw new UsageError('give one config file');
     const config = readConfig(positional[0]!);
-    return withCli(io, `swaglet train ${positional[0]}`, (events) => evaluate({ config, events, ...backendOf(flags) }), (report) => {
-      io.out(report.markdown);
-      io.err(`\nwrote ${report.files.join(', ')}\n`);
-    });
+    const points = sweepPoints(config);
+    return withCli(
+      io,
+      `swaglet train ${positional[0]}`,
+      async (events) => {
+        const reports = [];
+        for (const point of points) reports.push({ name: point.name, ...(await evaluate({ config: point, events, ...backendOf(flags) })) });
+        if (!config.sweep) return { markdown: reports[0]!.markdown, files: reports[0]!.files };
+        const summary = join(config.out, `${config.name}-sweep.md`);
+        const markdown = sweepSummary(config, reports);
+        await writeFileAtomic(summary, markdown);
+        return { markdown, files: [...reports.flatMap((r) => r.files), summary] };
+      },
+      (report) => {
+        io.out(report.markdown);
+        io.err(`\nwrote ${report.files.join(', ')}\n`);
+      },
+    );
   },
 };
 
@@ -212,6 +241,7 @@ export const k8sCommand: Command = {
     const claim = flags.get('volume-claim');
     if (typeof image !== 'string' || typeof claim !== 'string') throw new UsageError('--image IMAGE and --volume-claim PVC are required');
     const config = readConfig(positional[0]!);
+    if (config.sweep) throw new UsageError('a config with a sweep: give each point its own manifest (its config is written by swaglet train CONFIG --queue into <out>/<name>.sweep/), or use the queue');
     const mountPath = String(flags.get('mount') ?? '/work');
     const num = (name: string) => (flags.get(name) !== undefined ? Number(flags.get(name)) : undefined);
     const gpus = num('gpus');
