@@ -12,16 +12,16 @@
  * Byte-stable: the same graph and options give the same JSON text (no maps, no hash order).
  * `compileProgram` is the whole back end: fuse → schedule → plan memory → this.
  */
-import type { KernelSpec } from '../../runtime/kernel.ts';
-import { PROGRAM_FORMAT, type Program, type ProgramStep } from '../../runtime/program.ts';
+import type { KernelSpec } from '../../abi/kernel.ts';
+import { PROGRAM_FORMAT, type Program, type ProgramStep } from '../../abi/program.ts';
 import { printGraph, type Graph } from '../ir/index.ts';
 import { fuseGraph, type FuseOptions } from '../passes/fuse.ts';
 import { planMemory } from '../passes/planMemory.ts';
 import { scheduleGraph } from '../schedule/schedule.ts';
 import { launchAccess, type Schedule, type ScheduleOptions } from '../schedule/types.ts';
 
-export { PROGRAM_FORMAT } from '../../runtime/program.ts';
-export type { Program, ProgramArg, ProgramBuffer, ProgramOutput, ProgramStep } from '../../runtime/program.ts';
+export { PROGRAM_FORMAT } from '../../abi/program.ts';
+export type { Program, ProgramArg, ProgramBuffer, ProgramOutput, ProgramStep } from '../../abi/program.ts';
 
 function base64(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');

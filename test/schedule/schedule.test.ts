@@ -4,7 +4,7 @@ import { GraphBuilder, evaluate, type Graph } from '../../compiler/ir/index.ts';
 import { shapeClassKey } from '../../kernels/matmul/autotune.ts';
 import { configName, type MatmulConfig } from '../../kernels/matmul/config.ts';
 import { compileProgram } from '../../compiler/emit/program.ts';
-import { SCATTER_CHUNK } from '../../compiler/emit/wgsl/indexing.ts';
+import { SCATTER_CHUNK } from '../../compiler/codegen/wgsl/indexing.ts';
 import { scheduleGraph } from '../../compiler/schedule/schedule.ts';
 import { launchAccess } from '../../compiler/schedule/types.ts';
 import { testDevice } from '../helpers/device.ts';

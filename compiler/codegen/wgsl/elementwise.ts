@@ -18,8 +18,8 @@
 import { FLAT_WORKGROUP_WGSL, packParams, type ParamField } from '../../../kernels/params.ts';
 import { f32Literal } from '../../../kernels/elementwise/expr.ts';
 import { helpersFor, renderBinary, renderUnary, type BinaryOp, type UnaryOp } from '../../../kernels/elementwise/ops.ts';
-import { ceilDiv, foldGrid } from '../../../runtime/grid.ts';
-import type { BindingKind, KernelSpec } from '../../../runtime/kernel.ts';
+import { ceilDiv, foldGrid } from '../../../abi/grid.ts';
+import type { BindingKind, KernelSpec } from '../../../abi/kernel.ts';
 import { inferBody, numel, printBody, type BodyArg, type FusedBody, type TypeInfo } from '../../ir/index.ts';
 import { DROPOUT_BITS_WGSL, PHILOX_HELPER_WGSL, RANDOM_NORMAL_WGSL, dropoutThreshold } from './dropout.ts';
 

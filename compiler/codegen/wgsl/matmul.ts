@@ -9,7 +9,7 @@ import { matmulLaunch, packMatmulParams } from '../../../kernels/matmul/params.t
 import type { ResolvedMatmul } from '../../../kernels/matmul/shapes.ts';
 import { variantKey } from '../../../kernels/matmul/variant.ts';
 import { matmulKernelSpec } from '../../../kernels/matmul/wgsl.ts';
-import { foldGrid } from '../../../runtime/grid.ts';
+import { foldGrid } from '../../../abi/grid.ts';
 import type { EmittedKernel } from './elementwise.ts';
 
 // Taylor series of tanh to x^17 for |v| < 0.4 (as kernels/elementwise's op_tanh): free of the
