@@ -8,19 +8,20 @@
  * Stages, in order: parse + check (diagnostics as `swaglet check` prints them) → choose entries
  * (every finetune of the file; else every model; else every adapter; else every posterior; or the
  * ones `entries` names) → lower each (sizes the entry declares but leaves unbound take the
- * documented defaults in `DEFAULT_DIMS`, each reported as a note) → `runPipeline` per graph →
- * `compileProgram` per graph → typed bindings, WGSL files, readable IR.
+ * documented defaults in `DEFAULT_DIMS`, each reported as a note) → the stages of pipeline.ts
+ * per unit (simplify → splitFrozenPrefix → fuse → schedule → planMemory → layout) → typed
+ * bindings, WGSL files, and the readable fused IR the kernels were built from.
  *
  * Errors in the user's input come back as values (`ok: false`, formatted diagnostics), never as
  * exceptions. The output is byte-stable: the same text and options give the same bytes.
  * The compiler imports no runtime values; the live API (swaglet.ts) sits above both.
  */
 import { generateBindings } from './emit/bindings.ts';
-import { type Program, compileProgram } from './emit/program.ts';
+import type { Program } from './emit/program.ts';
 import { printGraph, type Graph } from './ir/index.ts';
 import { type LoweredNetwork, type LoweredPosterior, type LowerRequest, formatLowerDiagnostic, lowerProgram } from './lower/index.ts';
-import { runPipeline } from './passes/pipeline.ts';
-import { type CachedValue, splitFrozenPrefix } from './passes/splitFrozenPrefix.ts';
+import type { CachedValue } from './passes/splitFrozenPrefix.ts';
+import { type DumpSink, compileMethods } from './pipeline.ts';
 import type { ScheduleLimits, Target } from './schedule/types.ts';
 import { formatDiagnostic } from './syntax/diagnostic.ts';
 import { checkSource } from './types/check.ts';
@@ -63,6 +64,8 @@ export interface CompileSwagOptions {
    * `backward` read those instead of recomputing the frozen layers.
    */
   splitFrozenPrefix?: boolean;
+  /** Receives every stage's result for one unit's method (see pipeline.ts), e.g. `dumpToDirectory`. */
+  dump?: (unit: string, method: MethodName) => DumpSink | undefined;
 }
 
 export interface CompiledUnit {
@@ -71,8 +74,10 @@ export interface CompiledUnit {
   kind: EntryKind;
   /** Programs per method, in the order forward, backward, collect, sample (those that exist). */
   methods: Partial<Record<MethodName, Program>>;
-  /** The simplified IR each program was compiled from. */
+  /** The simplified IR each program was compiled from (before fusion). */
   graphs: Partial<Record<MethodName, Graph>>;
+  /** The fused IR the kernels were built from (what `--emit ir` prints). */
+  fused: Partial<Record<MethodName, Graph>>;
   /** With `splitFrozenPrefix`: what `prefix` outputs and the other methods read. */
   cached?: CachedValue[];
   network?: LoweredNetwork;
@@ -92,7 +97,7 @@ export interface CompileSwagResult {
   bindings: string;
   /** One file per kernel: `wgsl/<unit>.<method>.<k>.wgsl`. */
   wgsl: { path: string; text: string }[];
-  /** Readable IR per unit/method: `<unit>.<method>.ir`. */
+  /** Readable fused IR per unit/method: `<unit>.<method>.ir`. */
   ir: { path: string; text: string }[];
 }
 
@@ -273,26 +278,23 @@ export function compileSwag(text: string, file = '<input>', options: CompileSwag
       raw.sample = lowered.posterior.sample;
     }
     const graphs: Partial<Record<MethodName, Graph>> = {};
+    const fused: Partial<Record<MethodName, Graph>> = {};
     const methods: Partial<Record<MethodName, Program>> = {};
     let cached: CachedValue[] | undefined;
     try {
+      const compiled = compileMethods(raw, METHOD_ORDER, {
+        ...backend,
+        ...(options.splitFrozenPrefix ? { splitFrozenPrefix: true } : {}),
+        ...(options.dump ? { dumpMethod: (m: string) => options.dump!(entry.name, m as MethodName) } : {}),
+      });
       for (const m of METHOD_ORDER) {
-        const g = raw[m];
-        if (g) graphs[m] = runPipeline(g);
+        const c = compiled.methods[m];
+        if (!c) continue;
+        graphs[m] = c.simplified;
+        fused[m] = c.fused;
+        methods[m] = c.program;
       }
-      if (options.splitFrozenPrefix && graphs.forward) {
-        const network = { forward: graphs.forward, ...(graphs.dropoutForward ? { dropoutForward: graphs.dropoutForward } : {}), ...(graphs.backward ? { backward: graphs.backward } : {}) };
-        const dataInputs = graphs.forward.inputs.filter((i) => i.role === 'input' && i.name !== 'seed').map((i) => i.name);
-        const split = splitFrozenPrefix(network, dataInputs);
-        if (split) {
-          graphs.prefix = runPipeline(split.prefix);
-          for (const [m, g] of Object.entries(split.suffixes)) graphs[m as MethodName] = runPipeline(g);
-          cached = split.cached;
-        }
-      }
-      for (const m of METHOD_ORDER) {
-        if (graphs[m]) methods[m] = compileProgram(graphs[m]!, backend);
-      }
+      cached = compiled.cached;
     } catch (e) {
       // Something the back end cannot do with this program: a compiler limitation or bug, still a value.
       diagnostics.push(`${file}: error: compiling ${entry.name} failed: ${e instanceof Error ? e.message : String(e)}\n`);
@@ -303,6 +305,7 @@ export function compileSwag(text: string, file = '<input>', options: CompileSwag
       kind: entry.kind,
       methods,
       graphs,
+      fused,
       ...(cached ? { cached } : {}),
       ...(lowered.network ? { network: lowered.network } : {}),
       ...(lowered.posterior ? { posterior: lowered.posterior } : {}),
@@ -329,7 +332,7 @@ export function compileSwag(text: string, file = '<input>', options: CompileSwag
       p.kernels.forEach((k, index) => {
         wgsl.push({ path: `wgsl/${u.name}.${m}.${index}.wgsl`, text: `// ${u.name}.${m} kernel ${index} of ${p.kernels.length}, from ${file}\n// ${k.label.replace(/\n/g, '\n// ')}\n${k.wgsl.endsWith('\n') ? k.wgsl : `${k.wgsl}\n`}` });
       });
-      ir.push({ path: `${u.name}.${m}.ir`, text: printGraph(u.graphs[m]!) });
+      ir.push({ path: `${u.name}.${m}.ir`, text: printGraph(u.fused[m]!) });
     }
   }
   return { ok: true, diagnostics: [], notes, units, bindings, wgsl, ir };

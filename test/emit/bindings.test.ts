@@ -7,7 +7,7 @@ import { join, relative, resolve } from 'node:path';
 import { strictDiagnostics } from '../helpers/typecheck.ts';
 import { describe, expect, it } from 'vitest';
 import { generateBindings, type BindingModuleSpec } from '../../compiler/emit/bindings.ts';
-import { compileProgram } from '../../compiler/emit/program.ts';
+import { compileProgram } from '../../compiler/pipeline.ts';
 import { evaluate } from '../../compiler/ir/index.ts';
 import { testDevice } from '../helpers/device.ts';
 import { maxRelError } from '../helpers/random.ts';

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder, evaluate } from '../../compiler/ir/index.ts';
-import { compileProgram } from '../../compiler/emit/program.ts';
+import { compileProgram } from '../../compiler/pipeline.ts';
 import { dropoutThreshold, philoxDropoutUniform } from '../../compiler/codegen/wgsl/dropout.ts';
 import { randomUniformCpu } from '../../kernels/cpu/philox.ts';
 import { testDevice } from '../helpers/device.ts';

@@ -6,9 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder, evaluate, parseBody } from '../../compiler/ir/index.ts';
-import { compileProgram } from '../../compiler/emit/program.ts';
+import { compileProgram } from '../../compiler/pipeline.ts';
 import { philoxNormal } from '../../compiler/codegen/wgsl/dropout.ts';
-import { fuseGraph } from '../../compiler/passes/fuse.ts';
+import { fuseGraph } from '../../compiler/pipeline.ts';
 import { randomNormal, seedKey } from '../../kernels/philox.ts';
 import { randomNormalCpu } from '../../kernels/cpu/philox.ts';
 import { testDevice } from '../helpers/device.ts';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { GraphBuilder, evaluate, type Graph } from '../../compiler/ir/index.ts';
 import { shapeClassKey } from '../../kernels/matmul/autotune.ts';
 import { configName, type MatmulConfig } from '../../kernels/matmul/config.ts';
-import { compileProgram } from '../../compiler/emit/program.ts';
+import { compileProgram } from '../../compiler/pipeline.ts';
 import { SCATTER_CHUNK } from '../../compiler/codegen/wgsl/indexing.ts';
 import { scheduleGraph } from '../../compiler/schedule/schedule.ts';
 import { launchAccess } from '../../compiler/schedule/types.ts';
