@@ -8,10 +8,12 @@
  *     lora.destroy();
  *
  * It sits above the compiler and the runtime and imports both; the compiler imports no runtime
- * values. Compilation problems throw one Error whose message is the formatted diagnostics.
+ * values. Compilation problems throw one CompileError: its message is the formatted diagnostics,
+ * its `diagnostics` the same problems as values, spans kept.
  */
 import { type CompileSwagOptions, type CompiledUnit, type MethodName, compileSwag } from './compiler/compile.ts';
 import type { ScheduleLimits } from './compiler/schedule/types.ts';
+import type { Diagnostic } from './compiler/syntax/diagnostic.ts';
 import { type Device, type LoadedModule, type ProgramFeed, type SharedTensorInfo, type Tensor, loadModule } from './runtime/index.ts';
 
 export { type CompileSwagOptions, type CompileSwagResult, type CompiledUnit, DEFAULT_DIMS, compileSwag } from './compiler/compile.ts';
@@ -28,6 +30,19 @@ export interface CompileOptions {
   dropoutForward?: boolean;
   /** Compile a `prefix` method and cut the other methods at the frozen prefix it caches. */
   splitFrozenPrefix?: boolean;
+}
+
+export type { Diagnostic } from './compiler/syntax/diagnostic.ts';
+
+/** What `compile` throws for problems in the source or the request: the message prints them, `diagnostics` holds them. */
+export class CompileError extends Error {
+  override name = 'CompileError';
+  constructor(
+    message: string,
+    readonly diagnostics: readonly Diagnostic[],
+  ) {
+    super(message);
+  }
 }
 
 export type Feeds = Readonly<Record<string, ProgramFeed>>;
@@ -71,7 +86,7 @@ export async function compile(source: string, options: CompileOptions): Promise<
     ...(options.splitFrozenPrefix ? { splitFrozenPrefix: true } : {}),
   };
   const result = compileSwag(source, options.file ?? '<input>', swagOptions);
-  if (!result.ok) throw new Error(result.diagnostics.map((d) => (d.endsWith('\n') ? d : `${d}\n`)).join('').trimEnd());
+  if (!result.ok) throw new CompileError(result.diagnostics.map((d) => (d.endsWith('\n') ? d : `${d}\n`)).join('').trimEnd(), result.problems);
   const live: LiveUnit[] = [];
   try {
     for (const unit of result.units) live.push(await loadUnit(device, unit));

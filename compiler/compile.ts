@@ -19,11 +19,11 @@
 import { generateBindings } from './emit/bindings.ts';
 import type { Program } from './emit/program.ts';
 import { printGraph, type Graph } from './ir/index.ts';
-import { type LoweredNetwork, type LoweredPosterior, type LowerRequest, formatLowerDiagnostic, lowerProgram } from './lower/index.ts';
+import { type LoweredNetwork, type LoweredPosterior, type LowerRequest, lowerProgram } from './lower/index.ts';
 import type { CachedValue } from './passes/splitFrozenPrefix.ts';
 import { type DumpSink, compileMethods } from './pipeline.ts';
 import type { ScheduleLimits, Target } from './schedule/types.ts';
-import { formatDiagnostic } from './syntax/diagnostic.ts';
+import { type Diagnostic, type SourceLookup, formatDiagnostic } from './syntax/diagnostic.ts';
 import { checkSource } from './types/check.ts';
 import { dimSymbol, evalDim } from './types/dim.ts';
 import type { CheckedProgram, TypedDeclParam } from './types/typed-program.ts';
@@ -88,8 +88,10 @@ export interface CompiledUnit {
 
 export interface CompileSwagResult {
   ok: boolean;
-  /** Formatted diagnostics (file:line:col, source line and caret where there is a place). */
+  /** Formatted diagnostics (file:line:col, source line and caret where there is a place): `problems` as text. */
   diagnostics: string[];
+  /** The same diagnostics as values, in the same order, spans kept (the one Diagnostic type of syntax/diagnostic.ts). */
+  problems: Diagnostic[];
   /** `note: r unbound, using 8 (set with --dim r=N)` lines, one per defaulted size and entry. */
   notes: string[];
   units: CompiledUnit[];
@@ -106,9 +108,12 @@ interface Entry {
   name: string;
 }
 
-function failed(diagnostics: string[], notes: string[] = []): CompileSwagResult {
-  return { ok: false, diagnostics, notes, units: [], bindings: '', wgsl: [], ir: [] };
+function failed(problems: Diagnostic[], sources: SourceLookup, notes: string[] = []): CompileSwagResult {
+  return { ok: false, diagnostics: problems.map((d) => formatDiagnostic(d, sources)), problems, notes, units: [], bindings: '', wgsl: [], ir: [] };
 }
+
+/** A problem of the request as a whole (entries, sizes), not of a place in the source. */
+const fileError = (file: string, message: string): Diagnostic => ({ severity: 'error', file, message });
 
 function allEntries(program: CheckedProgram): Entry[] {
   return [
@@ -223,7 +228,7 @@ export function compileSwag(text: string, file = '<input>', options: CompileSwag
   const checked = checkSource(text, file, options.readFile ? { readFile: options.readFile } : {});
   const sources = (f: string) => checked.sources.get(f);
   const errors = checked.diagnostics.filter((d) => d.severity === 'error');
-  if (errors.length > 0) return failed(checked.diagnostics.map((d) => formatDiagnostic(d, sources)));
+  if (errors.length > 0) return failed(checked.diagnostics, sources);
   const program = checked.program;
 
   // Entries.
@@ -231,11 +236,11 @@ export function compileSwag(text: string, file = '<input>', options: CompileSwag
   if (options.entries && options.entries.length > 0) {
     const all = allEntries(program);
     const unknown = options.entries.filter((n) => !all.some((e) => e.name === n));
-    if (unknown.length) return failed(unknown.map((n) => `${file}: error: no entry named '${n}'; the file has ${describeEntries(program)}\n`));
+    if (unknown.length) return failed(unknown.map((n) => fileError(file, `no entry named '${n}'; the file has ${describeEntries(program)}`)), sources);
     entries = [...new Set(options.entries)].map((n) => all.find((e) => e.name === n)!);
   } else {
     entries = defaultEntries(program, file);
-    if (entries.length === 0) return failed([`${file}: error: nothing to compile: the file declares no finetune, model, adapter or posterior\n`]);
+    if (entries.length === 0) return failed([fileError(file, 'nothing to compile: the file declares no finetune, model, adapter or posterior')], sources);
   }
 
   // Requests.
@@ -244,7 +249,7 @@ export function compileSwag(text: string, file = '<input>', options: CompileSwag
   const usedAnywhere = new Set(plans.flatMap((p) => p.used));
   const stray = Object.keys(given).filter((k) => !usedAnywhere.has(k));
   if (stray.length) {
-    return failed(stray.map((k) => `${file}: error: --dim ${k}: no entry compiled (${entries.map((e) => e.name).join(', ')}) has a size named ${k}\n`));
+    return failed(stray.map((k) => fileError(file, `--dim ${k}: no entry compiled (${entries.map((e) => e.name).join(', ')}) has a size named ${k}`)), sources);
   }
   const notes: string[] = [];
   for (const [i, p] of plans.entries()) {
@@ -252,16 +257,14 @@ export function compileSwag(text: string, file = '<input>', options: CompileSwag
   }
 
   // Lower, simplify, compile.
-  const diagnostics: string[] = [];
+  const diagnostics: Diagnostic[] = [];
   const units: CompiledUnit[] = [];
   const backend = { target: options.target ?? 'gpu', ...(options.limits ? { limits: options.limits } : {}), ...(options.fuse === false ? { fuse: false } : {}) } as const;
   for (const [i, entry] of entries.entries()) {
     const plan = plans[i]!;
     const lowered = lowerProgram(program, plan.request);
     if (!lowered.ok) {
-      for (const e of lowered.errors) {
-        diagnostics.push(e.span ? formatDiagnostic({ severity: 'error', message: e.message, span: e.span }, sources) : `${formatLowerDiagnostic(e)}\n`);
-      }
+      diagnostics.push(...lowered.errors);
       continue;
     }
     const raw: Partial<Record<MethodName, Graph>> = {};
@@ -297,7 +300,7 @@ export function compileSwag(text: string, file = '<input>', options: CompileSwag
       cached = compiled.cached;
     } catch (e) {
       // Something the back end cannot do with this program: a compiler limitation or bug, still a value.
-      diagnostics.push(`${file}: error: compiling ${entry.name} failed: ${e instanceof Error ? e.message : String(e)}\n`);
+      diagnostics.push(fileError(file, `compiling ${entry.name} failed: ${e instanceof Error ? e.message : String(e)}`));
       continue;
     }
     units.push({
@@ -312,7 +315,7 @@ export function compileSwag(text: string, file = '<input>', options: CompileSwag
       dims: plan.bound,
     });
   }
-  if (diagnostics.length > 0) return failed(diagnostics, notes);
+  if (diagnostics.length > 0) return failed(diagnostics, sources, notes);
 
   const runtimeImport = options.runtimeImport ?? 'swaglet/runtime';
   const bindings = generateBindings({
@@ -335,7 +338,7 @@ export function compileSwag(text: string, file = '<input>', options: CompileSwag
       ir.push({ path: `${u.name}.${m}.ir`, text: printGraph(u.fused[m]!) });
     }
   }
-  return { ok: true, diagnostics: [], notes, units, bindings, wgsl, ir };
+  return { ok: true, diagnostics: [], problems: [], notes, units, bindings, wgsl, ir };
 }
 
 /** Every unit's IR as one readable text (what `--emit ir` prints and `<stem>.ir.txt` holds). */

@@ -23,7 +23,7 @@
  * The typed program (`CheckedProgram`) is what the next stage (lowering to the tensor IR) reads.
  */
 export type * from './syntax/ast.ts';
-export { type Diagnostic, type DiagnosticNote, type SourceLookup, formatDiagnostic } from './syntax/diagnostic.ts';
+export { type Diagnostic, type DiagnosticNote, type SourceDiagnostic, type SourceLookup, formatDiagnostic } from './syntax/diagnostic.ts';
 export { format } from './syntax/format.ts';
 export { type ParseResult, parse } from './syntax/parse.ts';
 export { printExpr } from './syntax/print-expr.ts';
