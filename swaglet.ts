@@ -12,11 +12,13 @@
  * state (SWAG statistics) at zero.
  *
  * It sits above the compiler and the runtime and imports both; the compiler imports no runtime
- * values. Compilation problems throw one Error whose message is the formatted diagnostics.
+ * values. Compilation problems throw one CompileError: its message is the formatted diagnostics,
+ * its `diagnostics` the same problems as values, spans kept.
  */
 import { type CompileSwagOptions, type CompiledUnit, type MethodName, compileSwag } from './compiler/compile.ts';
 import type { ScheduleLimits } from './compiler/schedule/types.ts';
 import { type InitialValuesOptions, type WeightsOption, initialValues, splitWeights } from './api/initialValues.ts';
+import type { Diagnostic } from './compiler/syntax/diagnostic.ts';
 import { type Device, type LoadedModule, type ProgramFeed, type SharedTensorInfo, type Tensor, loadModule } from './runtime/index.ts';
 
 export { type InitialValuesOptions, type TensorInit, type WeightsOption, initialValues } from './api/initialValues.ts';
@@ -42,6 +44,19 @@ export interface CompileOptions {
    * an error naming those it lacks; `'zeros'` leaves them at zero on purpose.
    */
   weights?: WeightsOption;
+}
+
+export type { Diagnostic } from './compiler/syntax/diagnostic.ts';
+
+/** What `compile` throws for problems in the source or the request: the message prints them, `diagnostics` holds them. */
+export class CompileError extends Error {
+  override name = 'CompileError';
+  constructor(
+    message: string,
+    readonly diagnostics: readonly Diagnostic[],
+  ) {
+    super(message);
+  }
 }
 
 export type Feeds = Readonly<Record<string, ProgramFeed>>;
@@ -85,7 +100,7 @@ export async function compile(source: string, options: CompileOptions): Promise<
     ...(options.splitFrozenPrefix ? { splitFrozenPrefix: true } : {}),
   };
   const result = compileSwag(source, options.file ?? '<input>', swagOptions);
-  if (!result.ok) throw new Error(result.diagnostics.map((d) => (d.endsWith('\n') ? d : `${d}\n`)).join('').trimEnd());
+  if (!result.ok) throw new CompileError(result.diagnostics.map((d) => (d.endsWith('\n') ? d : `${d}\n`)).join('').trimEnd(), result.problems);
   // Every unit's first values before anything goes on the device: a weights problem costs no GPU work.
   const networks = result.units.filter((u) => u.network).map((u) => ({ name: u.name, tensors: u.network!.tensors }));
   const weights = await splitWeights(networks, options.weights);

@@ -2,7 +2,7 @@
  * The compiler end to end, and the SWAG programs it emits against the hand-written kernels.
  *
  * - `compile.ms`: the transformer finetune (UseLiteSwagFull: LoRA inside layer 1 and on the pooling layer) source (examples/use_lite_classifier.swag with its imports)
- *   → WGSL programs: checkSource + lowerProgram + runPipeline + compileProgram of the forward,
+ *   → WGSL programs: checkSource + lowerProgram + simplify + compileProgram of the forward,
  *   training, posterior collect and posterior sample graphs; median of 3.
  * - `swag.*`: SWAG (examples/swag.swag, K = 20) over the transformer finetune's own trainable
  *   parameters (UseLiteSwagFull: LoRA in layer 1 and the pooling layer, and the head; p = 66,562)
@@ -11,9 +11,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { checkSource } from '../compiler/index.ts';
-import { compileProgram, type CompileOptions } from '../compiler/emit/program.ts';
+import { compileProgram, type CompileOptions } from '../compiler/pipeline.ts';
 import { formatLowerDiagnostic, lowerProgram, type LoweredNetwork, type LoweredPosterior } from '../compiler/lower/index.ts';
-import { runPipeline } from '../compiler/passes/pipeline.ts';
+import { simplify } from '../compiler/passes/simplify.ts';
 import type { ScheduleLimits } from '../compiler/schedule/types.ts';
 import { createSwagState, swagCollect, swagSample } from '../kernels/swag.ts';
 import { type Device, type Program, loadProgram, timeGpu } from '../runtime/index.ts';
@@ -41,7 +41,7 @@ function compileUseLite(text: string, options: CompileOptions): Compiled {
   const network = r.network!;
   const posterior = r.posterior!;
   const graphs = [network.forward, ...(network.training ? [network.training] : []), posterior.collect, posterior.sample];
-  return { network, posterior, programs: graphs.map((g) => compileProgram(runPipeline(g), options)) };
+  return { network, posterior, programs: graphs.map((g) => compileProgram(simplify(g), options)) };
 }
 
 function median(xs: number[]): number {
@@ -80,8 +80,8 @@ export async function benchCompiler(device: Device): Promise<BenchResult[]> {
   const lowered = lowerProgram(swag.program, { kind: 'posterior', name: 'SWAG', p, dims: { K } });
   if (!lowered.ok) throw new Error(lowered.errors.map(formatLowerDiagnostic).join('\n'));
   const posterior: LoweredPosterior = lowered.posterior!;
-  const collectProgram = compileProgram(runPipeline(posterior.collect), options);
-  const sampleProgram = compileProgram(runPipeline(posterior.sample), options);
+  const collectProgram = compileProgram(simplify(posterior.collect), options);
+  const sampleProgram = compileProgram(simplify(posterior.sample), options);
   const stats = Object.fromEntries(posterior.stats.map((s, i) => {
     const size = s.shape.reduce((a, b) => a * b, 1);
     return [s.name, device.tensor(s.shape, s.name === 'filled' ? new Float32Array(size).fill(1) : randomData(size, 10 + i, 0.1))];

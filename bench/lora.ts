@@ -1,6 +1,6 @@
-import { compileProgram, type CompileOptions } from '../compiler/emit/program.ts';
+import { compileProgram, type CompileOptions } from '../compiler/pipeline.ts';
 import { GraphBuilder, type Graph } from '../compiler/ir/index.ts';
-import { runPipeline } from '../compiler/passes/pipeline.ts';
+import { simplify } from '../compiler/passes/simplify.ts';
 import type { ScheduleLimits } from '../compiler/schedule/types.ts';
 import { type Device, type Tensor, loadProgram, timeGpu } from '../runtime/index.ts';
 import type { BenchResult } from './result.ts';
@@ -23,7 +23,7 @@ function loraGraph(withAdapter: boolean): Graph {
     y = b.add(y, b.mul(b.matmul(b.matmul(x, a, { transB: true }), bb, { transB: true }), 16 / R));
   }
   b.output('y', y);
-  return runPipeline(b.build());
+  return simplify(b.build());
 }
 
 function randomData(n: number, seed: number): Float32Array {

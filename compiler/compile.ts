@@ -8,21 +8,22 @@
  * Stages, in order: parse + check (diagnostics as `swaglet check` prints them) → choose entries
  * (every finetune of the file; else every model; else every adapter; else every posterior; or the
  * ones `entries` names) → lower each (sizes the entry declares but leaves unbound take the
- * documented defaults in `DEFAULT_DIMS`, each reported as a note) → `runPipeline` per graph →
- * `compileProgram` per graph → typed bindings, WGSL files, readable IR.
+ * documented defaults in `DEFAULT_DIMS`, each reported as a note) → the stages of pipeline.ts
+ * per unit (simplify → splitFrozenPrefix → fuse → schedule → planMemory → layout) → typed
+ * bindings, WGSL files, and the readable fused IR the kernels were built from.
  *
  * Errors in the user's input come back as values (`ok: false`, formatted diagnostics), never as
  * exceptions. The output is byte-stable: the same text and options give the same bytes.
  * The compiler imports no runtime values; the live API (swaglet.ts) sits above both.
  */
 import { generateBindings } from './emit/bindings.ts';
-import { type Program, compileProgram } from './emit/program.ts';
+import type { Program } from './emit/program.ts';
 import { printGraph, type Graph } from './ir/index.ts';
-import { type LoweredNetwork, type LoweredPosterior, type LowerRequest, formatLowerDiagnostic, lowerProgram } from './lower/index.ts';
-import { runPipeline } from './passes/pipeline.ts';
-import { type CachedValue, splitFrozenPrefix } from './passes/splitFrozenPrefix.ts';
+import { type LoweredNetwork, type LoweredPosterior, type LowerRequest, lowerProgram } from './lower/index.ts';
+import type { CachedValue } from './passes/splitFrozenPrefix.ts';
+import { type DumpSink, compileMethods } from './pipeline.ts';
 import type { ScheduleLimits, Target } from './schedule/types.ts';
-import { formatDiagnostic } from './syntax/diagnostic.ts';
+import { type Diagnostic, type SourceLookup, formatDiagnostic } from './syntax/diagnostic.ts';
 import { checkSource } from './types/check.ts';
 import { dimSymbol, evalDim } from './types/dim.ts';
 import type { CheckedProgram, TypedDeclParam } from './types/typed-program.ts';
@@ -63,6 +64,8 @@ export interface CompileSwagOptions {
    * `backward` read those instead of recomputing the frozen layers.
    */
   splitFrozenPrefix?: boolean;
+  /** Receives every stage's result for one unit's method (see pipeline.ts), e.g. `dumpToDirectory`. */
+  dump?: (unit: string, method: MethodName) => DumpSink | undefined;
 }
 
 export interface CompiledUnit {
@@ -71,8 +74,10 @@ export interface CompiledUnit {
   kind: EntryKind;
   /** Programs per method, in the order forward, backward, collect, sample (those that exist). */
   methods: Partial<Record<MethodName, Program>>;
-  /** The simplified IR each program was compiled from. */
+  /** The simplified IR each program was compiled from (before fusion). */
   graphs: Partial<Record<MethodName, Graph>>;
+  /** The fused IR the kernels were built from (what `--emit ir` prints). */
+  fused: Partial<Record<MethodName, Graph>>;
   /** With `splitFrozenPrefix`: what `prefix` outputs and the other methods read. */
   cached?: CachedValue[];
   network?: LoweredNetwork;
@@ -83,8 +88,10 @@ export interface CompiledUnit {
 
 export interface CompileSwagResult {
   ok: boolean;
-  /** Formatted diagnostics (file:line:col, source line and caret where there is a place). */
+  /** Formatted diagnostics (file:line:col, source line and caret where there is a place): `problems` as text. */
   diagnostics: string[];
+  /** The same diagnostics as values, in the same order, spans kept (the one Diagnostic type of syntax/diagnostic.ts). */
+  problems: Diagnostic[];
   /** `note: r unbound, using 8 (set with --dim r=N)` lines, one per defaulted size and entry. */
   notes: string[];
   units: CompiledUnit[];
@@ -92,7 +99,7 @@ export interface CompileSwagResult {
   bindings: string;
   /** One file per kernel: `wgsl/<unit>.<method>.<k>.wgsl`. */
   wgsl: { path: string; text: string }[];
-  /** Readable IR per unit/method: `<unit>.<method>.ir`. */
+  /** Readable fused IR per unit/method: `<unit>.<method>.ir`. */
   ir: { path: string; text: string }[];
 }
 
@@ -101,9 +108,12 @@ interface Entry {
   name: string;
 }
 
-function failed(diagnostics: string[], notes: string[] = []): CompileSwagResult {
-  return { ok: false, diagnostics, notes, units: [], bindings: '', wgsl: [], ir: [] };
+function failed(problems: Diagnostic[], sources: SourceLookup, notes: string[] = []): CompileSwagResult {
+  return { ok: false, diagnostics: problems.map((d) => formatDiagnostic(d, sources)), problems, notes, units: [], bindings: '', wgsl: [], ir: [] };
 }
+
+/** A problem of the request as a whole (entries, sizes), not of a place in the source. */
+const fileError = (file: string, message: string): Diagnostic => ({ severity: 'error', file, message });
 
 function allEntries(program: CheckedProgram): Entry[] {
   return [
@@ -218,7 +228,7 @@ export function compileSwag(text: string, file = '<input>', options: CompileSwag
   const checked = checkSource(text, file, options.readFile ? { readFile: options.readFile } : {});
   const sources = (f: string) => checked.sources.get(f);
   const errors = checked.diagnostics.filter((d) => d.severity === 'error');
-  if (errors.length > 0) return failed(checked.diagnostics.map((d) => formatDiagnostic(d, sources)));
+  if (errors.length > 0) return failed(checked.diagnostics, sources);
   const program = checked.program;
 
   // Entries.
@@ -226,11 +236,11 @@ export function compileSwag(text: string, file = '<input>', options: CompileSwag
   if (options.entries && options.entries.length > 0) {
     const all = allEntries(program);
     const unknown = options.entries.filter((n) => !all.some((e) => e.name === n));
-    if (unknown.length) return failed(unknown.map((n) => `${file}: error: no entry named '${n}'; the file has ${describeEntries(program)}\n`));
+    if (unknown.length) return failed(unknown.map((n) => fileError(file, `no entry named '${n}'; the file has ${describeEntries(program)}`)), sources);
     entries = [...new Set(options.entries)].map((n) => all.find((e) => e.name === n)!);
   } else {
     entries = defaultEntries(program, file);
-    if (entries.length === 0) return failed([`${file}: error: nothing to compile: the file declares no finetune, model, adapter or posterior\n`]);
+    if (entries.length === 0) return failed([fileError(file, 'nothing to compile: the file declares no finetune, model, adapter or posterior')], sources);
   }
 
   // Requests.
@@ -239,7 +249,7 @@ export function compileSwag(text: string, file = '<input>', options: CompileSwag
   const usedAnywhere = new Set(plans.flatMap((p) => p.used));
   const stray = Object.keys(given).filter((k) => !usedAnywhere.has(k));
   if (stray.length) {
-    return failed(stray.map((k) => `${file}: error: --dim ${k}: no entry compiled (${entries.map((e) => e.name).join(', ')}) has a size named ${k}\n`));
+    return failed(stray.map((k) => fileError(file, `--dim ${k}: no entry compiled (${entries.map((e) => e.name).join(', ')}) has a size named ${k}`)), sources);
   }
   const notes: string[] = [];
   for (const [i, p] of plans.entries()) {
@@ -247,16 +257,14 @@ export function compileSwag(text: string, file = '<input>', options: CompileSwag
   }
 
   // Lower, simplify, compile.
-  const diagnostics: string[] = [];
+  const diagnostics: Diagnostic[] = [];
   const units: CompiledUnit[] = [];
   const backend = { target: options.target ?? 'gpu', ...(options.limits ? { limits: options.limits } : {}), ...(options.fuse === false ? { fuse: false } : {}) } as const;
   for (const [i, entry] of entries.entries()) {
     const plan = plans[i]!;
     const lowered = lowerProgram(program, plan.request);
     if (!lowered.ok) {
-      for (const e of lowered.errors) {
-        diagnostics.push(e.span ? formatDiagnostic({ severity: 'error', message: e.message, span: e.span }, sources) : `${formatLowerDiagnostic(e)}\n`);
-      }
+      diagnostics.push(...lowered.errors);
       continue;
     }
     const raw: Partial<Record<MethodName, Graph>> = {};
@@ -273,29 +281,26 @@ export function compileSwag(text: string, file = '<input>', options: CompileSwag
       raw.sample = lowered.posterior.sample;
     }
     const graphs: Partial<Record<MethodName, Graph>> = {};
+    const fused: Partial<Record<MethodName, Graph>> = {};
     const methods: Partial<Record<MethodName, Program>> = {};
     let cached: CachedValue[] | undefined;
     try {
+      const compiled = compileMethods(raw, METHOD_ORDER, {
+        ...backend,
+        ...(options.splitFrozenPrefix ? { splitFrozenPrefix: true } : {}),
+        ...(options.dump ? { dumpMethod: (m: string) => options.dump!(entry.name, m as MethodName) } : {}),
+      });
       for (const m of METHOD_ORDER) {
-        const g = raw[m];
-        if (g) graphs[m] = runPipeline(g);
+        const c = compiled.methods[m];
+        if (!c) continue;
+        graphs[m] = c.simplified;
+        fused[m] = c.fused;
+        methods[m] = c.program;
       }
-      if (options.splitFrozenPrefix && graphs.forward) {
-        const network = { forward: graphs.forward, ...(graphs.dropoutForward ? { dropoutForward: graphs.dropoutForward } : {}), ...(graphs.backward ? { backward: graphs.backward } : {}) };
-        const dataInputs = graphs.forward.inputs.filter((i) => i.role === 'input' && i.name !== 'seed').map((i) => i.name);
-        const split = splitFrozenPrefix(network, dataInputs);
-        if (split) {
-          graphs.prefix = runPipeline(split.prefix);
-          for (const [m, g] of Object.entries(split.suffixes)) graphs[m as MethodName] = runPipeline(g);
-          cached = split.cached;
-        }
-      }
-      for (const m of METHOD_ORDER) {
-        if (graphs[m]) methods[m] = compileProgram(graphs[m]!, backend);
-      }
+      cached = compiled.cached;
     } catch (e) {
       // Something the back end cannot do with this program: a compiler limitation or bug, still a value.
-      diagnostics.push(`${file}: error: compiling ${entry.name} failed: ${e instanceof Error ? e.message : String(e)}\n`);
+      diagnostics.push(fileError(file, `compiling ${entry.name} failed: ${e instanceof Error ? e.message : String(e)}`));
       continue;
     }
     units.push({
@@ -303,13 +308,14 @@ export function compileSwag(text: string, file = '<input>', options: CompileSwag
       kind: entry.kind,
       methods,
       graphs,
+      fused,
       ...(cached ? { cached } : {}),
       ...(lowered.network ? { network: lowered.network } : {}),
       ...(lowered.posterior ? { posterior: lowered.posterior } : {}),
       dims: plan.bound,
     });
   }
-  if (diagnostics.length > 0) return failed(diagnostics, notes);
+  if (diagnostics.length > 0) return failed(diagnostics, sources, notes);
 
   const runtimeImport = options.runtimeImport ?? 'swaglet/runtime';
   const bindings = generateBindings({
@@ -330,10 +336,10 @@ export function compileSwag(text: string, file = '<input>', options: CompileSwag
       p.kernels.forEach((k, index) => {
         wgsl.push({ path: `wgsl/${u.name}.${m}.${index}.wgsl`, text: `// ${u.name}.${m} kernel ${index} of ${p.kernels.length}, from ${file}\n// ${k.label.replace(/\n/g, '\n// ')}\n${k.wgsl.endsWith('\n') ? k.wgsl : `${k.wgsl}\n`}` });
       });
-      ir.push({ path: `${u.name}.${m}.ir`, text: printGraph(u.graphs[m]!) });
+      ir.push({ path: `${u.name}.${m}.ir`, text: printGraph(u.fused[m]!) });
     }
   }
-  return { ok: true, diagnostics: [], notes, units, bindings, wgsl, ir };
+  return { ok: true, diagnostics: [], problems: [], notes, units, bindings, wgsl, ir };
 }
 
 /** Every unit's IR as one readable text (what `--emit ir` prints and `<stem>.ir.txt` holds). */

@@ -1,5 +1,19 @@
 /**
- * The swaglet language front end: parse, check, format, and render diagnostics.
+ * The swaglet compiler. One `.swag` file goes through these stages (docs/compiler.md draws them):
+ *
+ *   syntax/     parse: text → AST with spans; format; diagnostics and how they print
+ *   types/      check: AST → typed program (symbolic dims, builtins)
+ *   lower/      typed program + sizes → one IR graph per method
+ *   ir/         the tensor IR: ops, builder, verifier, interpreter, autodiff
+ *   passes/     graph → graph: simplify, splitFrozenPrefix, fusion passes; planMemory
+ *   schedule/   fused graph → kernel launches (calling codegen/wgsl/ for the WGSL text)
+ *   codegen/    WGSL generation, a leaf
+ *   emit/       layout (schedule + memory plan → Program) and the typed TS bindings
+ *   pipeline.ts every stage from simplify to layout, in order, with verify and dumps
+ *   compile.ts  the driver: source → bindings, WGSL, IR (`compileSwag`, `swaglet compile`)
+ *
+ * This module exports the front end (the driver lives in compile.ts, which loads ts-morph):
+ * parse, check, format, and render diagnostics.
  *
  *     const parsed = parse(text, 'lora.swag');          // AST + syntax diagnostics
  *     const checked = check(parsed, { readFile });      // typed program + diagnostics
@@ -9,7 +23,7 @@
  * The typed program (`CheckedProgram`) is what the next stage (lowering to the tensor IR) reads.
  */
 export type * from './syntax/ast.ts';
-export { type Diagnostic, type DiagnosticNote, type SourceLookup, formatDiagnostic } from './syntax/diagnostic.ts';
+export { type Diagnostic, type DiagnosticNote, type SourceDiagnostic, type SourceLookup, formatDiagnostic } from './syntax/diagnostic.ts';
 export { format } from './syntax/format.ts';
 export { type ParseResult, parse } from './syntax/parse.ts';
 export { printExpr } from './syntax/print-expr.ts';

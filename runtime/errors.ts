@@ -30,9 +30,7 @@ export class DeviceLostError extends SwagletRuntimeError {
   override name = 'DeviceLostError';
 }
 
-export function formatShape(shape: readonly number[]): string {
-  return `[${shape.join(', ')}]`;
-}
+export { formatShape } from '../abi/shape.ts';
 
 export function formatBytes(bytes: number): string {
   if (bytes >= 1 << 30) return `${(bytes / (1 << 30)).toFixed(2)} GiB`;

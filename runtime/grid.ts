@@ -1,20 +1,18 @@
+/**
+ * The runtime's view of abi/grid.ts: the same folding, with a grid the device cannot hold
+ * reported as the runtime's `LimitError`.
+ */
+import { GridLimitError, ceilDiv, foldGrid as foldGridAbi } from '../abi/grid.ts';
 import { LimitError } from './errors.ts';
 
-/**
- * Lays `groups` workgroups of a 1-D problem onto a grid no side of which exceeds `maxPerDim`
- * (65,535 by default), folding the excess into y and z. A kernel recovers its flat workgroup
- * index as `wid.x + wid.y * nx + wid.z * nx * ny` and must bound-check it.
- */
-export function foldGrid(groups: number, maxPerDim = 65535): [number, number, number] {
-  if (!Number.isInteger(groups) || groups < 0) throw new LimitError(`workgroup count must be a non-negative integer, got ${groups}`);
-  if (groups <= maxPerDim) return [Math.max(groups, 1), 1, 1];
-  const y = Math.ceil(groups / maxPerDim);
-  if (y <= maxPerDim) return [Math.ceil(groups / y), y, 1];
-  const z = Math.ceil(y / maxPerDim);
-  if (z > maxPerDim) throw new LimitError(`${groups} workgroups exceed the grid (${maxPerDim}^3)`);
-  return [maxPerDim, Math.ceil(y / z), z];
-}
+export { ceilDiv };
 
-export function ceilDiv(a: number, b: number): number {
-  return Math.floor((a + b - 1) / b);
+/** `foldGrid` of abi/grid.ts, throwing `LimitError`. */
+export function foldGrid(groups: number, maxPerDim = 65535): [number, number, number] {
+  try {
+    return foldGridAbi(groups, maxPerDim);
+  } catch (e) {
+    if (e instanceof GridLimitError) throw new LimitError(e.message);
+    throw e;
+  }
 }

@@ -12,52 +12,11 @@
  */
 import type { CompiledKernel, Device, KernelArg } from './device.ts';
 import { ShapeError, SwagletRuntimeError, formatShape } from './errors.ts';
-import type { KernelSpec } from './kernel.ts';
+import type { KernelSpec } from '../abi/kernel.ts';
 import { Tensor, sizeOf } from './tensor.ts';
 
-export const PROGRAM_FORMAT = 'swaglet.program/1';
-
-/** What a buffer is for; only `temp` buffers share memory. */
-export type BufferRole = 'input' | 'param' | 'frozen' | 'state' | 'output' | 'constant' | 'temp';
-
-export interface ProgramBuffer {
-  id: number;
-  name: string;
-  shape: number[];
-  dtype: 'f32' | 'i32';
-  role: BufferRole;
-  /** Index into `slots`: the allocation this buffer lives in. */
-  slot: number;
-  /** Contents of a constant buffer, written once at load. */
-  init?: number[];
-}
-
-/** A storage binding (a buffer id) or uniform bytes (base64). */
-export type ProgramArg = number | { uniform: string };
-
-export interface ProgramStep {
-  kernel: number;
-  args: ProgramArg[];
-  workgroups: [number, number, number];
-  label: string;
-}
-
-export interface ProgramOutput {
-  name: string;
-  buffer: number;
-  shape: number[];
-  dtype: 'f32' | 'i32';
-}
-
-export interface Program {
-  format: typeof PROGRAM_FORMAT;
-  buffers: ProgramBuffer[];
-  /** Bytes of each allocation. */
-  slots: number[];
-  kernels: KernelSpec[];
-  steps: ProgramStep[];
-  outputs: ProgramOutput[];
-}
+export { PROGRAM_FORMAT, type BufferRole, type Program, type ProgramArg, type ProgramBuffer, type ProgramOutput, type ProgramStep } from '../abi/program.ts';
+import { PROGRAM_FORMAT, type BufferRole, type Program } from '../abi/program.ts';
 
 /** Data for one named buffer: host numbers (uploaded) or a device tensor (bound). */
 export type ProgramFeed = ArrayLike<number> | Tensor;

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { compileSwag, irText, wgslText } from '../../compiler/compile.ts';
+import { dumpToDirectory } from '../../compiler/pipeline.ts';
 import { parseArgs } from '../args.ts';
 import { type CliIO, type Command, UsageError } from '../command.ts';
 import { readSourceFile } from './check.ts';
@@ -39,18 +40,20 @@ function parseDims(specs: readonly string[]): Record<string, number> {
 
 export const compileCommand: Command = {
   name: 'compile',
-  usage: 'compile FILE [--out DIR] [--emit ir|wgsl|ts] ...',
-  summary: 'compile to WGSL kernels and typed TypeScript; also --entry NAME, --dim k=N (repeatable), --target gpu|cpu (cpu for llvmpipe), --runtime-import SPEC',
+  usage: 'compile FILE [--out DIR] [--emit ir|wgsl|ts] [--dump-ir DIR] ...',
+  summary: 'compile to WGSL kernels and typed TypeScript; also --entry NAME, --dim k=N (repeatable), --target gpu|cpu (cpu for llvmpipe), --runtime-import SPEC, --dump-ir DIR (the IR after every stage, per unit and method)',
   async run(args: string[], io: CliIO): Promise<number> {
     const { values, rest } = splitRepeated(args, ['entry', 'dim']);
-    const { positional, flags } = parseArgs(rest, ['out', 'emit', 'target', 'runtime-import']);
+    const { positional, flags } = parseArgs(rest, ['out', 'emit', 'target', 'runtime-import', 'dump-ir']);
     if (positional.length === 0) throw new UsageError('no input file');
     if (positional.length > 1) throw new UsageError(`one input file at a time (got ${positional.length})`);
     const file = positional[0]!;
     const out = flags.get('out') as string | undefined;
     const emit = flags.get('emit') as string | undefined;
     if (emit !== undefined && !(EMITS as readonly string[]).includes(emit)) throw new UsageError(`--emit ${emit}: expected one of ${EMITS.join(', ')}`);
-    if (out === undefined && emit === undefined) throw new UsageError('nothing to do: give --out DIR or --emit ir|wgsl|ts');
+    const dumpIr = flags.get('dump-ir') as string | undefined;
+    if (dumpIr !== undefined && (dumpIr === '' || existsSync(dumpIr) && !statSync(dumpIr).isDirectory())) throw new UsageError(`--dump-ir ${dumpIr}: expected a directory`);
+    if (out === undefined && emit === undefined && dumpIr === undefined) throw new UsageError('nothing to do: give --out DIR, --emit ir|wgsl|ts or --dump-ir DIR');
     const target = (flags.get('target') as string | undefined) ?? 'gpu';
     if (target !== 'gpu' && target !== 'cpu') throw new UsageError(`--target ${target}: expected gpu or cpu`);
     const dims = parseDims(values.get('dim')!);
@@ -64,6 +67,8 @@ export const compileCommand: Command = {
       dims,
       ...(values.get('entry')!.length ? { entries: values.get('entry')! } : {}),
       ...(runtimeImport ? { runtimeImport } : {}),
+      // One folder per unit and method: <DIR>/<unit>.<method>/NN-stage.ir, numbered in stage order.
+      ...(dumpIr !== undefined ? { dump: (unit: string, method: string) => dumpToDirectory(join(dumpIr, `${unit}.${method}`)) } : {}),
     });
     for (const n of result.notes) io.err(`${n}\n`);
     if (!result.ok) {

@@ -6,7 +6,7 @@
  * The output is stable: the same units give the same bytes.
  */
 import { IndentationText, Project, QuoteKind, Scope, StructureKind, VariableDeclarationKind, type ClassDeclarationStructure, type InterfaceDeclarationStructure, type MethodDeclarationStructure, type OptionalKind, type PropertySignatureStructure, type VariableStatementStructure } from 'ts-morph';
-import type { Program, ProgramBuffer } from '../../runtime/program.ts';
+import type { Program, ProgramBuffer } from '../../abi/program.ts';
 
 /** One method of a generated class: it runs `program`. */
 export interface BindingMethod {

@@ -10,29 +10,31 @@
  *   outputs  graph outputs by name: buffer, shape (an output may reshape its buffer), dtype
  *
  * Byte-stable: the same graph and options give the same JSON text (no maps, no hash order).
- * `compileProgram` is the whole back end: fuse → schedule → plan memory → this.
+ * This is the layout stage, the last of compiler/pipeline.ts: a schedule and its memory plan in,
+ * the Program out.
  */
-import type { KernelSpec } from '../../runtime/kernel.ts';
-import { PROGRAM_FORMAT, type Program, type ProgramStep } from '../../runtime/program.ts';
-import { printGraph, type Graph } from '../ir/index.ts';
-import { fuseGraph, type FuseOptions } from '../passes/fuse.ts';
-import { planMemory } from '../passes/planMemory.ts';
-import { scheduleGraph } from '../schedule/schedule.ts';
-import { launchAccess, type Schedule, type ScheduleOptions } from '../schedule/types.ts';
+import type { KernelSpec } from '../../abi/kernel.ts';
+import { PROGRAM_FORMAT, type Program, type ProgramStep } from '../../abi/program.ts';
+import type { MemoryBuffer, MemoryPlan, MemoryStep } from '../passes/planMemory.ts';
+import { launchAccess, type Schedule } from '../schedule/types.ts';
 
-export { PROGRAM_FORMAT } from '../../runtime/program.ts';
-export type { Program, ProgramArg, ProgramBuffer, ProgramOutput, ProgramStep } from '../../runtime/program.ts';
+export { PROGRAM_FORMAT } from '../../abi/program.ts';
+export type { Program, ProgramArg, ProgramBuffer, ProgramOutput, ProgramStep } from '../../abi/program.ts';
 
 function base64(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 }
 
-/** Lays a schedule out as a Program, sharing memory between temporaries. */
-export function emitProgram(schedule: Schedule): Program {
-  const plan = planMemory(
-    schedule.buffers.map((b) => ({ id: b.id, bytes: 4 * b.shape.reduce((p, d) => p * d, 1), reusable: b.role === 'temp' })),
-    schedule.launches.map(launchAccess),
-  );
+/** What planMemory sees of a schedule: buffer sizes (only temporaries may share) and each launch's reads and writes. */
+export function memoryOf(schedule: Schedule): { buffers: MemoryBuffer[]; steps: MemoryStep[] } {
+  return {
+    buffers: schedule.buffers.map((b) => ({ id: b.id, bytes: 4 * b.shape.reduce((p, d) => p * d, 1), reusable: b.role === 'temp' })),
+    steps: schedule.launches.map(launchAccess),
+  };
+}
+
+/** Lays a schedule out as a Program, its buffers in the slots of `plan`; shared kernels deduplicated. */
+export function layoutProgram(schedule: Schedule, plan: MemoryPlan): Program {
   const kernels: KernelSpec[] = [];
   const labels: string[][] = [];
   const kernelIndex = new Map<string, number>();
@@ -74,30 +76,6 @@ export function emitProgram(schedule: Schedule): Program {
     steps,
     outputs: schedule.outputs.map((o) => ({ name: o.name, buffer: o.buffer, shape: [...o.shape], dtype: o.dtype })),
   };
-}
-
-export interface CompileOptions extends ScheduleOptions {
-  /** Run the fusion passes (default true); false schedules one kernel per op. */
-  readonly fuse?: boolean | FuseOptions;
-  /** Called with each phase's name and printed IR (the fusion passes' dumps included). */
-  readonly dump?: (phase: string, ir: string) => void;
-}
-
-/** The back end: an (autodiffed, simplified) graph → a Program. */
-export function compileProgram(g: Graph, options: CompileOptions = {}): Program {
-  const fuse = options.fuse ?? true;
-  const limits = options.limits;
-  if (fuse !== false) {
-    const fuseOptions: FuseOptions = {
-      ...(limits ? { maxOperands: limits.maxStorageBuffersPerShaderStage - 1 } : {}),
-      ...(typeof fuse === 'object' ? fuse : {}),
-      dump: options.dump,
-    };
-    g = fuseGraph(g, fuseOptions);
-  } else {
-    options.dump?.('unfused', printGraph(g));
-  }
-  return emitProgram(scheduleGraph(g, options));
 }
 
 /** Counts of what a program runs: steps, distinct kernels, and steps per op family. */

@@ -3,6 +3,7 @@
  * that reaches them has slipped past the type checker, so messages name the op and the shapes
  * involved rather than source text (the node's span, when known, is attached for context).
  */
+import { formatShape } from '../../abi/shape.ts';
 import type { Span } from './graph.ts';
 
 /** Base class of every error the IR layer throws. */
@@ -44,9 +45,7 @@ export class IRAutodiffError extends IRError {
   override name = 'IRAutodiffError';
 }
 
-export function formatShape(shape: readonly number[]): string {
-  return `[${shape.join(', ')}]`;
-}
+export { formatShape };
 
 export function formatSpan(span: Span): string {
   return `${span.file}:${span.line}:${span.col}`;

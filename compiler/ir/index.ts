@@ -29,3 +29,4 @@ export type { NodeRewriter, RewriteContext } from './rewrite.ts';
 export { MAX_BODY_REDUCTION, evaluateBody, inferBody, isBodyOp, isBodyReduction, parseBody, printBody } from './fusedBody.ts';
 export type { BodyArg, BodyInstruction, FusedBody } from './fusedBody.ts';
 export { MATMUL_ACTIVATIONS, MAX_LOW_RANK, fusedLowRankTypes, fusedMatmulOperands, fusedSoftmaxInput } from './ops.ts';
+export { parseGraph } from './parser.ts';

@@ -6,7 +6,7 @@
  *
  * It is pluggable, like dropout's mask: `evaluate(g, feeds, { normal })` takes any
  * `NormalGenerator`. The default below is a cheap integer hash with Box–Muller; the WGSL kernels
- * draw Philox normals, whose CPU twin (`philoxNormal`, compiler/emit/wgsl/random.ts) tests pass
+ * draw Philox normals, whose CPU twin (`philoxNormal`, compiler/codegen/wgsl/dropout.ts) tests pass
  * here so the interpreter draws exactly the GPU's numbers.
  */
 import { lowbias32 } from './dropoutMask.ts';

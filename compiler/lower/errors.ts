@@ -5,6 +5,7 @@
  * by `lowerProgram` (never thrown at the caller). Inside the lowering they travel as `LowerError`
  * exceptions to the one place that turns them into values.
  */
+import type { Diagnostic } from '../syntax/diagnostic.ts';
 import type { Span as SourceSpan } from '../syntax/span.ts';
 
 /** What kind of problem: the user's sizes or request, or something the IR cannot express yet. */
@@ -22,12 +23,8 @@ export type LowerErrorCode =
   /** A bug: the checked program or the IR disagreed with the lowering's expectations. */
   | 'internal';
 
-export interface LowerDiagnostic {
-  code: LowerErrorCode;
-  message: string;
-  /** Where in the `.swag` source, when the problem belongs to a place. */
-  span?: SourceSpan;
-}
+/** The one Diagnostic type (syntax/diagnostic.ts), with the lowering's code; `span` where the problem has a place. */
+export type LowerDiagnostic = Diagnostic & { severity: 'error'; code: LowerErrorCode };
 
 export class LowerError extends Error {
   override name = 'LowerError';
@@ -40,7 +37,7 @@ export class LowerError extends Error {
   }
 
   toDiagnostic(): LowerDiagnostic {
-    return { code: this.code, message: this.message, ...(this.span ? { span: this.span } : {}) };
+    return { severity: 'error', code: this.code, message: this.message, ...(this.span ? { span: this.span } : {}) };
   }
 }
 

@@ -155,7 +155,7 @@ export function lowerProgram(program: CheckedProgram, request: LowerRequest): Lo
   } catch (e) {
     if (e instanceof LowerError) return { ok: false, errors: [e.toDiagnostic()] };
     // An IR error here means the lowering built something the IR rejects: a lowering bug, reported as a value.
-    if (e instanceof IRError) return { ok: false, errors: [{ code: 'internal', message: `the IR rejected a lowered node: ${e.message}` }] };
+    if (e instanceof IRError) return { ok: false, errors: [{ severity: 'error', code: 'internal', message: `the IR rejected a lowered node: ${e.message}` }] };
     throw e;
   }
 }

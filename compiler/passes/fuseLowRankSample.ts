@@ -2,7 +2,7 @@
  * A low-rank term and its elementwise consumer → one kernel: `tail(..., c·B, ...)` with c a row
  * [1, K] computed elementwise (SWAG's z₂ = randomNormal(seed), reshaped) and B [K, N] becomes
  * `fusedLowRank(B, reads...) {coef, epilogue}`, which draws c once per workgroup and gives each
- * output element its own K-term dot product (emit/wgsl/lowRank.ts). SWAG's sampler
+ * output element its own K-term dot product (codegen/wgsl/lowRank.ts). SWAG's sampler
  * `mean + √s·σ⊙z₁ + √(s/(K−1))·(z₂ @ D)` was three launches (z₂, the matmul, the tail) and is one.
  *
  * Matched after fuseElementwise: a fusedElementwise `tail` reading (once, itself or through a

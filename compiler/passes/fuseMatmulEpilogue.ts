@@ -8,11 +8,11 @@
  * It follows the chain of single-use consumers from a matmul (or a concatenated fusedMatmul)
  * while each step fits that form, and replaces the chain's last node by one fusedMatmul.
  */
-import type { Graph, Node } from '../ir/index.ts';
+import { MATMUL_ACTIVATIONS, type Graph, type Node } from '../ir/index.ts';
 import { eliminateDeadCode } from './deadCode.ts';
 import { hasSingleUse, outputIds, rebuild, scaledBy, usersOf } from './fuseHelpers.ts';
 
-const ACTIVATION_OPS = new Set(['relu', 'gelu', 'tanh', 'sigmoid']);
+const ACTIVATION_OPS: ReadonlySet<string> = new Set(MATMUL_ACTIVATIONS.filter((a) => a !== ''));
 
 interface Epilogue {
   /** The matmul the chain starts at. */

@@ -4,7 +4,7 @@
  * buffers, and append launches; it knows nothing about any op.
  */
 import { formatSpan, type Graph, type Node } from '../ir/index.ts';
-import type { EmittedKernel } from '../emit/wgsl/elementwise.ts';
+import type { EmittedKernel } from '../codegen/wgsl/elementwise.ts';
 import { DEFAULT_LIMITS, type BufferRole, type Launch, type ScheduleLimits, type ScheduleOptions, type ScheduledBuffer, type Target } from './types.ts';
 
 export class ScheduleContext {

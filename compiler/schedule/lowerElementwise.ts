@@ -4,7 +4,7 @@
  * iota are computed by a kernel; literals become constant buffers written once at load).
  */
 import { numel, parseBody, type BodyArg, type BodyInstruction, type Node } from '../ir/index.ts';
-import { elementwiseKernel } from '../emit/wgsl/elementwise.ts';
+import { elementwiseKernel } from '../codegen/wgsl/elementwise.ts';
 import { nodeLabel, type ScheduleContext } from './context.ts';
 
 export function lowerFusedElementwise(ctx: ScheduleContext, node: Node): void {

@@ -4,7 +4,7 @@
  * of the result, a filled constant operand as a fill without a buffer of its own.
  */
 import { numel, type Node } from '../ir/index.ts';
-import { SCATTER_CHUNK, gatherKernel, regionCopyKernel, scatterAddKernel } from '../emit/wgsl/indexing.ts';
+import { SCATTER_CHUNK, gatherKernel, regionCopyKernel, scatterAddKernel } from '../codegen/wgsl/indexing.ts';
 import { nodeLabel, type ScheduleContext } from './context.ts';
 import { reduceAxis } from './lowerReduce.ts';
 

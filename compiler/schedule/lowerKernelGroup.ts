@@ -8,7 +8,7 @@
  *   row write then touches one row, not K: the other rows are already in place.
  * - One kernel. Consecutive in-place updates (SWAG's mean and sq_mean, [p], its deviation row,
  *   p elements of D [K, p], and a count's row of one element) are one launch with several
- *   outputs (emit/wgsl/kernelGroup.ts), each element computed and stored in order, so a later
+ *   outputs (codegen/wgsl/kernelGroup.ts), each element computed and stored in order, so a later
  *   update reads an earlier one's new value (D's row reads the new mean) at the same element.
  *   A group the emitter refuses (a written buffer read at another element) is split.
  * - A row write that cannot be in place (its buffer is read again later, or is not a state)
@@ -18,8 +18,8 @@
  *   state buffers hold the outputs of their names, whichever way they were computed.
  */
 import { numel, parseBody, shapesEqual, type BodyInstruction, type Graph, type Node, type TypeInfo } from '../ir/index.ts';
-import { groupKernel, type GroupMemberKernel } from '../emit/wgsl/kernelGroup.ts';
-import { elementwiseKernel } from '../emit/wgsl/elementwise.ts';
+import { groupKernel, type GroupMemberKernel } from '../codegen/wgsl/kernelGroup.ts';
+import { elementwiseKernel } from '../codegen/wgsl/elementwise.ts';
 import { nodeLabel, type ScheduleContext } from './context.ts';
 
 const UPDATES = new Set(['fusedElementwise', 'writeRow', 'fusedWriteRow']);

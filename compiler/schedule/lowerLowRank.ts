@@ -1,6 +1,6 @@
-/** fusedLowRank: one kernel, the coefficients drawn per workgroup (emit/wgsl/lowRank.ts). */
+/** fusedLowRank: one kernel, the coefficients drawn per workgroup (codegen/wgsl/lowRank.ts). */
 import { parseBody, type Node } from '../ir/index.ts';
-import { lowRankKernel } from '../emit/wgsl/lowRank.ts';
+import { lowRankKernel } from '../codegen/wgsl/lowRank.ts';
 import { nodeLabel, type ScheduleContext } from './context.ts';
 
 export function lowerLowRank(ctx: ScheduleContext, node: Node): void {

@@ -8,8 +8,8 @@
 import { shapeClassKey } from '../../kernels/matmul/autotune.ts';
 import { configProblem, defaultConfig, type MatmulConfig, type MatmulShape } from '../../kernels/matmul/config.ts';
 import { fusedMatmulOperands, numel, type Node } from '../ir/index.ts';
-import { elementwiseKernel } from '../emit/wgsl/elementwise.ts';
-import { matmulKernel, type MatmulDims, type MatmulEpilogue } from '../emit/wgsl/matmul.ts';
+import { elementwiseKernel } from '../codegen/wgsl/elementwise.ts';
+import { matmulKernel, type MatmulDims, type MatmulEpilogue } from '../codegen/wgsl/matmul.ts';
 import { nodeLabel, type ScheduleContext } from './context.ts';
 
 /** How one operand is laid out over the output's batch. */

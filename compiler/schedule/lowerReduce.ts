@@ -7,7 +7,7 @@
  */
 import { REDUCE_THREAD_WORKGROUP, REDUCE_TREE_WORKGROUP, checkPlan, planReduce, reduceSpec, type ReduceConfig, type ReduceDims } from '../../kernels/reduce.ts';
 import { packParams } from '../../kernels/params.ts';
-import { ceilDiv, foldGrid } from '../../runtime/grid.ts';
+import { ceilDiv, foldGrid } from '../../abi/grid.ts';
 import type { Node } from '../ir/index.ts';
 import { nodeLabel, type ScheduleContext } from './context.ts';
 

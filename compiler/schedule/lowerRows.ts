@@ -7,7 +7,7 @@ import { labelReduceWgsl, crossEntropyWgsl } from '../../kernels/softmax/cross-e
 import { planRows } from '../../kernels/softmax/rows.ts';
 import { packParams } from '../../kernels/params.ts';
 import { fusedSoftmaxInput, numel, parseBody, type Node } from '../ir/index.ts';
-import { layerNormKernel, rowGrid, softmaxKernel } from '../emit/wgsl/rows.ts';
+import { layerNormKernel, rowGrid, softmaxKernel } from '../codegen/wgsl/rows.ts';
 import { nodeLabel, type ScheduleContext } from './context.ts';
 
 /** softmax, logSoftmax, and fusedSoftmax (with its elementwise prologue and epilogue). */

@@ -3,27 +3,16 @@
  * Everything is resolved: kernel text, binding order, uniform bytes, workgroup counts. What is
  * left for later is only where buffers live (planMemory) and the plain-data form (Program).
  */
-import type { MatmulConfig, MatmulLimits } from '../../kernels/matmul/config.ts';
-import type { KernelSpec } from '../../runtime/kernel.ts';
+import { DEFAULT_LIMITS, type DeviceLimits } from '../../abi/limits.ts';
+import type { MatmulConfig } from '../../kernels/matmul/config.ts';
+import type { KernelSpec } from '../../abi/kernel.ts';
 
 /** What the kernels are chosen for: llvmpipe on the CPU, or a real GPU. */
 export type Target = 'cpu' | 'gpu';
 
-/** The device limits scheduling depends on (a GPUSupportedLimits satisfies this). */
-export interface ScheduleLimits extends MatmulLimits {
-  maxComputeWorkgroupsPerDimension: number;
-  maxStorageBuffersPerShaderStage: number;
-}
-
-/** WebGPU's default limits: what every device offers. */
-export const DEFAULT_LIMITS: ScheduleLimits = {
-  maxComputeInvocationsPerWorkgroup: 256,
-  maxComputeWorkgroupSizeX: 256,
-  maxComputeWorkgroupSizeY: 256,
-  maxComputeWorkgroupStorageSize: 16384,
-  maxComputeWorkgroupsPerDimension: 65535,
-  maxStorageBuffersPerShaderStage: 8,
-};
+/** The device limits scheduling depends on (abi/limits.ts). */
+export type ScheduleLimits = DeviceLimits;
+export { DEFAULT_LIMITS };
 
 export interface ScheduleOptions {
   /** Default 'cpu'. */

@@ -1,6 +1,6 @@
 import type { CstElement, CstNode, IToken } from 'chevrotain';
 import type * as A from './ast.ts';
-import { type Diagnostic, error } from './diagnostic.ts';
+import { type SourceDiagnostic as Diagnostic, error } from './diagnostic.ts';
 import { didYouMean } from './did-you-mean.ts';
 import type { LineIndex, Span } from './span.ts';
 import { DECL_KEYWORDS, MEMBER_KEYWORDS, STMT_KEYWORDS } from './tokens.ts';

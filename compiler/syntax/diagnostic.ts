@@ -7,17 +7,27 @@ export interface DiagnosticNote {
 }
 
 /**
- * A problem in the user's source. The library reports every problem as one of these values and
- * never throws for user input. `span` covers the offending text.
+ * A problem in the user's input: the one diagnostic type from the parser, the checker, the
+ * lowering and the driver to the CLI and the API. The library reports every problem as one of
+ * these values and never throws for user input. `span` covers the offending text; a problem with
+ * no place in the source (an unknown `--entry`, a size nobody binds) has none, and names its
+ * `file` when it belongs to one.
  */
 export interface Diagnostic {
   severity: 'error' | 'warning';
   message: string;
-  span: Span;
+  span?: Span;
+  /** The file a span-less diagnostic belongs to (a span names its own). */
+  file?: string;
+  /** A machine-readable kind, where the stage that reports it has kinds (the lowering's codes). */
+  code?: string;
   notes?: DiagnosticNote[];
 }
 
-export function error(message: string, span: Span, notes?: DiagnosticNote[]): Diagnostic {
+/** A diagnostic that has a place in the source: what the parser and the checker report. */
+export type SourceDiagnostic = Diagnostic & { span: Span };
+
+export function error(message: string, span: Span, notes?: DiagnosticNote[]): SourceDiagnostic {
   return notes && notes.length > 0 ? { severity: 'error', message, span, notes } : { severity: 'error', message, span };
 }
 
@@ -52,9 +62,12 @@ function excerpt(span: Span, text: string | undefined): string {
  *         ^~~~~
  *     file:line:col: note: ...
  */
-export function formatDiagnostic(diag: Diagnostic, source: SourceLookup): string {
-  const lookup = (file: string) => (typeof source === 'string' ? (file === diag.span.file ? source : undefined) : source(file));
-  let out = `${location(diag.span)}: ${diag.severity}: ${diag.message}\n${excerpt(diag.span, lookup(diag.span.file))}`;
+export function formatDiagnostic(diag: Diagnostic, source: SourceLookup = () => undefined): string {
+  const span = diag.span;
+  const lookup = (file: string) => (typeof source === 'string' ? (file === span?.file ? source : undefined) : source(file));
+  let out = span
+    ? `${location(span)}: ${diag.severity}: ${diag.message}\n${excerpt(span, lookup(span.file))}`
+    : `${diag.file !== undefined ? `${diag.file}: ` : ''}${diag.severity}: ${diag.message}\n`;
   for (const note of diag.notes ?? []) {
     if (note.span) out += `${location(note.span)}: note: ${note.message}\n${excerpt(note.span, lookup(note.span.file))}`;
     else out += `note: ${note.message}\n`;
@@ -63,9 +76,9 @@ export function formatDiagnostic(diag: Diagnostic, source: SourceLookup): string
 }
 
 /** Orders diagnostics by file, then position; drops exact duplicates (recovery can report one twice). */
-export function sortDiagnostics(diags: Diagnostic[]): Diagnostic[] {
+export function sortDiagnostics(diags: SourceDiagnostic[]): SourceDiagnostic[] {
   const seen = new Set<string>();
-  const unique: Diagnostic[] = [];
+  const unique: SourceDiagnostic[] = [];
   for (const d of diags) {
     const key = `${d.span.file}:${d.span.start.offset}:${d.message}`;
     if (seen.has(key)) continue;

@@ -1,6 +1,6 @@
 import { type IToken, Lexer } from 'chevrotain';
 import type { Comment } from './ast.ts';
-import { type Diagnostic, error } from './diagnostic.ts';
+import { type SourceDiagnostic as Diagnostic, error } from './diagnostic.ts';
 import type { LineIndex } from './span.ts';
 import { UnterminatedString, allTokens } from './tokens.ts';
 

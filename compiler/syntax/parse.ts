@@ -1,7 +1,7 @@
 import { EOF, type IRecognitionException, type IToken } from 'chevrotain';
 import type { Comment, SourceFile } from './ast.ts';
 import { AstBuilder } from './build-ast.ts';
-import { type Diagnostic, type DiagnosticNote, error, sortDiagnostics } from './diagnostic.ts';
+import { type SourceDiagnostic as Diagnostic, type DiagnosticNote, error, sortDiagnostics } from './diagnostic.ts';
 import { tokenize } from './lexer.ts';
 import { swagletParser } from './parser.ts';
 import { LCurly, RCurly } from './tokens.ts';

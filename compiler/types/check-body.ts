@@ -3,22 +3,19 @@ import { didYouMean } from '../syntax/did-you-mean.ts';
 import { exprSnippet } from '../syntax/print-expr.ts';
 import type { Span } from '../syntax/span.ts';
 import { BUILTINS } from './builtins.ts';
+import { type BodyParts, bindAdapterTarget, checkAdapterForward, typedAdapter } from './check-adapter.ts';
+import { typedBlock } from './check-block.ts';
 import { ExprChecker, type ExprScope, type FnHost, type ValueBinding } from './check-expr.ts';
 import { constValue } from './const-eval.ts';
 import type { BodyInfo, CheckContext, FnInfo, FnSig, MemberInfo, ScalarInfo } from './context.ts';
-import { type Dim, dimEquals, dimSym, dimSymbol, substitute, withText } from './dim.ts';
-import { substType } from './resolve-member.ts';
-import { type TensorType, broadcastShapes, sameShape, showType, tensor } from './tensor-type.ts';
+import { type Dim, dimSym, substitute, withText } from './dim.ts';
+import { type TensorType, broadcastShapes, sameShape, sameType, showType, tensor } from './tensor-type.ts';
 import { type DimScope, mapScope, toDim } from './to-dim.ts';
 import type {
   Init,
-  TypedAdapter,
-  TypedBlock,
   TypedDeclParam,
   TypedDerivedDim,
   TypedFn,
-  TypedInstance,
-  TypedLinear,
   TypedStmt,
   TypedTensor,
 } from './typed-program.ts';
@@ -45,10 +42,7 @@ export function tensorTypeOf(t: A.TypeExpr, scope: DimScope, ctx: CheckContext, 
   return ok ? tensor(t.elem ?? 'f32', shape) : undefined;
 }
 
-/** The same type (element type and every size), allowing a weak literal to take the element type. */
-export function sameType(a: TensorType, b: TensorType): boolean {
-  return (a.elem === b.elem || a.weak === true || b.weak === true) && sameShape(a.shape, b.shape);
-}
+export { sameType };
 
 function memberName(m: A.Member): { name: string; span: Span } {
   return m.kind === 'dim' || m.kind === 'fn' ? { name: m.name.name, span: m.name.span } : { name: m.path.text, span: m.path.span };
@@ -57,6 +51,20 @@ function memberName(m: A.Member): { name: string; span: Span } {
 /** Limits on how deeply block instances and fn calls may chain while checking (the checker recurses). */
 const MAX_BLOCK_NESTING = 64;
 const MAX_CALL_NESTING = 200;
+
+/** What the phases of checking one body hand on to each other. */
+interface BodyBuild {
+  readonly info: BodyInfo;
+  readonly decl: A.AdapterDecl | A.BlockDecl;
+  /** Claims a name in the body's one namespace; false (and an error) when it is taken. */
+  readonly claim: (name: string, span: Span) => boolean;
+  params: TypedDeclParam[];
+  divisors: TypedDerivedDim[];
+  /** Sizes visible to members (set by derivedSizes). */
+  dimScope: DimScope;
+  tensors: TypedTensor[];
+  fns: TypedFn[];
+}
 
 export class BodyChecker implements FnHost {
   private blockDepth = 0;
@@ -76,10 +84,23 @@ export class BodyChecker implements FnHost {
     return info;
   }
 
+  /**
+   * Checking one body, as named phases in order. Each reads what the phases before it left in
+   * the build state; adapters and blocks differ only in their own phases (check-adapter.ts,
+   * check-block.ts).
+   */
+  private readonly buildPhases: readonly (readonly [string, (b: BodyBuild) => void])[] = [
+    ['parameters', (b) => this.parameters(b)],
+    ['adapterTarget', (b) => b.decl.kind === 'adapter' && bindAdapterTarget(this.ctx, b.info, b.decl, b.claim)],
+    ['derivedSizes', (b) => this.derivedSizes(b)],
+    ['members', (b) => this.members(b)],
+    ['initializers', (b) => this.initializers(b)],
+    ['fns', (b) => this.fns(b)],
+    ['typedDeclaration', (b) => this.typedDeclaration(b)],
+  ];
+
   private build(info: BodyInfo): void {
     const ctx = this.ctx;
-    const decl = info.decl;
-    const divisors: TypedDerivedDim[] = [];
     const seen = new Map<string, Span>();
     const claim = (name: string, span: Span) => {
       if (!name) return false;
@@ -91,34 +112,23 @@ export class BodyChecker implements FnHost {
       seen.set(name, span);
       return true;
     };
+    const b: BodyBuild = { info, decl: info.decl, claim, params: [], divisors: [], dimScope: mapScope(info.dims, () => undefined), tensors: [], fns: [] };
+    for (const [, phase] of this.buildPhases) phase(b);
+  }
 
-    // Parameters: sizes and scalars.
-    const params = declParams(decl.params, info.dims, ctx, claim);
-    info.dimParams = params.dims;
-    info.scalars = params.scalars;
+  /** Parameters: sizes and scalars. */
+  private parameters(b: BodyBuild): void {
+    const params = declParams(b.decl.params, b.info.dims, this.ctx, b.claim);
+    b.info.dimParams = params.dims;
+    b.info.scalars = params.scalars;
+    b.params = params.typed;
+  }
 
-    // The adapter's target weight binds new sizes: `W: [out, in]`.
-    if (decl.kind === 'adapter') {
-      claim(decl.target.weight.name, decl.target.weight.span);
-      const bound: string[] = [];
-      const scope: DimScope = {
-        lookup: (n) => info.dims.get(n),
-        names: () => info.dims.keys(),
-        bind: (n) => {
-          const d = dimSym(n);
-          info.dims.set(n, d);
-          bound.push(n);
-          return d;
-        },
-      };
-      const shape = decl.target.shape.map((e) => toDim(e, scope, (m, s) => ctx.error(m, s)));
-      const rank = decl.target.shape.length;
-      if (rank !== 2) ctx.error(`the target of an adapter is a linear weight [out, in], but this has ${rank} dimension${rank === 1 ? '' : 's'}`, decl.target.span);
-      else if (shape[0] && shape[1]) info.target = { name: decl.target.weight.name, out: shape[0], in: shape[1], dims: bound };
-    }
-
-    // Derived sizes, in order.
-    for (const m of decl.members) {
+  /** Derived sizes (`dim dh = d / h`), in order; then the scope members' sizes resolve in. */
+  private derivedSizes(b: BodyBuild): void {
+    const { info, claim } = b;
+    const ctx = this.ctx;
+    for (const m of b.decl.members) {
       if (m.kind !== 'dim') continue;
       claim(m.name.name, m.name.span);
       const divs: Dim[] = [];
@@ -126,83 +136,58 @@ export class BodyChecker implements FnHost {
       const d = toDim(m.value, scope, (msg, s) => ctx.error(msg, s), (x) => divs.push(x));
       if (d) {
         info.dims.set(m.name.name, withText(d, m.name.name));
-        divisors.push({ name: m.name.name, value: d, divisors: divs });
+        b.divisors.push({ name: m.name.name, value: d, divisors: divs });
       } else info.dims.set(m.name.name, dimSym(m.name.name)); // opaque, so later uses do not report it again
     }
-    const dimScope = mapScope(info.dims, (n) => {
+    b.dimScope = mapScope(info.dims, (n) => {
       if (info.scalars.has(n)) return `the ${info.scalars.get(n)!.elem} parameter ${n}`;
       return info.members.has(n) ? 'a member' : undefined;
     });
+  }
 
-    // Members: tensors, linears, instances, fns.
-    for (const m of decl.members) {
+  /** Members: tensors, linears, instances, fns. */
+  private members(b: BodyBuild): void {
+    for (const m of b.decl.members) {
       if (m.kind === 'dim') continue;
       const { name, span } = memberName(m);
-      if (!claim(name, span)) continue;
-      const info2 = this.member(info, m, dimScope);
-      if (info2) info.members.set(name, info2);
-      else info.broken.add(name);
+      if (!b.claim(name, span)) continue;
+      const member = this.member(b.info, m, b.dimScope);
+      if (member) b.info.members.set(name, member);
+      else b.info.broken.add(name);
     }
+  }
 
-    // Initializers see the members declared before them.
-    const tensors: TypedTensor[] = [];
+  /** Initializers see the members declared before them. */
+  private initializers(b: BodyBuild): void {
     const visible = new Set<string>();
-    for (const m of decl.members) {
+    for (const m of b.decl.members) {
       if (m.kind === 'dim') continue;
       const name = memberName(m).name;
-      const mi = info.members.get(name);
+      const mi = b.info.members.get(name);
       if ((m.kind === 'param' || m.kind === 'frozen') && mi?.kind === 'tensor') {
-        const init = this.init(info, m, mi.type, visible, dimScope);
-        if (init) tensors.push({ path: name, trainable: m.kind === 'param', type: mi.type, init, span: m.span });
+        const init = this.init(b.info, m, mi.type, visible, b.dimScope);
+        if (init) b.tensors.push({ path: name, trainable: m.kind === 'param', type: mi.type, init, span: m.span });
       }
       visible.add(name);
     }
+  }
 
-    // Fns.
-    const fns: TypedFn[] = [];
-    for (const mi of info.members.values()) {
+  /** Fn signatures and bodies. */
+  private fns(b: BodyBuild): void {
+    for (const mi of b.info.members.values()) {
       if (mi.kind !== 'fn') continue;
-      this.fnSig(info, mi.ast.name.name, mi.ast.name.span);
-      if (mi.typed) fns.push(mi.typed);
+      this.fnSig(b.info, mi.ast.name.name, mi.ast.name.span);
+      if (mi.typed) b.fns.push(mi.typed);
     }
+  }
 
-    const typedParams = params.typed;
-    if (decl.kind === 'adapter') {
-      this.checkAdapterForward(info);
-      const target = info.target;
-      info.typed = {
-        kind: 'adapter',
-        name: decl.name.name,
-        params: typedParams,
-        derived: divisors,
-        tensors,
-        fns,
-        target: { name: decl.target.weight.name, out: target?.out ?? dimSym('out'), in: target?.in ?? dimSym('in') },
-        span: decl.span,
-      } satisfies TypedAdapter;
-    } else {
-      if (decl.kind === 'model' && !info.members.has('forward')) ctx.error(`model ${decl.name.name} needs fn forward(...): what the network computes`, decl.name.span);
-      const linears: TypedLinear[] = [];
-      const instances: TypedInstance[] = [];
-      for (const mi of info.members.values()) {
-        if (mi.kind === 'linear') linears.push({ path: mi.path, out: mi.out, in: mi.in, bias: mi.bias, span: mi.span });
-        if (mi.kind === 'instance') {
-          instances.push({ path: mi.path, block: mi.block, dims: Object.fromEntries(mi.dims), scalars: Object.fromEntries(mi.scalars), span: mi.span });
-        }
-      }
-      info.typed = {
-        kind: decl.kind,
-        name: decl.name.name,
-        params: typedParams,
-        derived: divisors,
-        tensors,
-        fns,
-        linears,
-        instances,
-        flat: flatten(info, tensors, linears),
-        span: decl.span,
-      } satisfies TypedBlock;
-    }
+  /** The typed declaration: an adapter's (check-adapter.ts) or a block's or model's (check-block.ts). */
+  private typedDeclaration(b: BodyBuild): void {
+    const parts: BodyParts = { params: b.params, derived: b.divisors, tensors: b.tensors, fns: b.fns };
+    if (b.decl.kind === 'adapter') {
+      checkAdapterForward(this.ctx, b.info);
+      b.info.typed = typedAdapter(b.info, b.decl, parts);
+    } else b.info.typed = typedBlock(this.ctx, b.info, b.decl, parts);
   }
 
   private member(info: BodyInfo, m: A.Member, dims: DimScope): MemberInfo | undefined {
@@ -449,29 +434,6 @@ export class BodyChecker implements FnHost {
     if (paramsOk && result && bodyOk) fn.typed = { name: ast.name.name, params, dims: [...locals.keys()], returns: result, body: stmts, span: ast.span };
   }
 
-  private checkAdapterForward(info: BodyInfo): void {
-    const ctx = this.ctx;
-    const decl = info.decl as A.AdapterDecl;
-    const fwd = info.members.get('forward');
-    const target = info.target;
-    if (!fwd || fwd.kind !== 'fn') {
-      ctx.error(`adapter ${decl.name.name} needs fn forward(x: [n, in]) -> [n, out]: what replaces x @ ${decl.target.weight.name}^T`, decl.name.span);
-      return;
-    }
-    if (!target || !fwd.sig) return;
-    const [x] = fwd.sig.params;
-    const rows = x && x.type.shape.length === 2 ? dimSymbol(x.type.shape[0]!) : undefined;
-    const shapeOk =
-      fwd.sig.params.length === 1 && x !== undefined && x.type.elem === 'f32' && rows !== undefined && fwd.sig.locals.has(rows) && dimEquals(x.type.shape[1]!, target.in);
-    if (!shapeOk) {
-      ctx.error(`an adapter's forward takes one input, the rows of the layer's input: x: [n, ${target.in.text}]`, fwd.ast.params[0]?.span ?? fwd.ast.name.span);
-      return;
-    }
-    const want = tensor('f32', [x.type.shape[0]!, target.out]);
-    if (!sameType(want, fwd.sig.returns)) {
-      ctx.error(`an adapter's forward must return ${showType(want)} (the layer's output) but returns ${showType(fwd.sig.returns)}`, fwd.ast.returns?.span ?? fwd.ast.name.span);
-    }
-  }
 }
 
 /** Declaration parameters: sizes (`r: dim = 8`) and scalars (`alpha: f32 = 16`). */
@@ -589,20 +551,4 @@ export function bindArgs(
     }
   }
   return ok ? { dims, scalars: values } : undefined;
-}
-
-/** Every tensor and linear reachable from a body, in declaration order, with full paths and shapes in its sizes. */
-function flatten(info: BodyInfo, tensors: TypedTensor[], linears: TypedLinear[]): { tensors: TypedTensor[]; linears: TypedLinear[] } {
-  const outT: TypedTensor[] = [];
-  const outL: TypedLinear[] = [];
-  for (const mi of info.members.values()) {
-    if (mi.kind === 'tensor') outT.push(...tensors.filter((t) => t.path === mi.path));
-    if (mi.kind === 'linear') outL.push(...linears.filter((l) => l.path === mi.path));
-    if (mi.kind !== 'instance' || !mi.body?.typed || mi.body.typed.kind === 'adapter') continue;
-    const inner = mi.body.typed.flat;
-    const s = mi.dims;
-    for (const t of inner.tensors) outT.push({ ...t, path: `${mi.path}.${t.path}`, type: substType(t.type, s) });
-    for (const l of inner.linears) outL.push({ ...l, path: `${mi.path}.${l.path}`, out: substitute(l.out, s), in: substitute(l.in, s) });
-  }
-  return { tensors: outT, linears: outL };
 }

@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import type * as A from '../syntax/ast.ts';
-import { type Diagnostic, sortDiagnostics } from '../syntax/diagnostic.ts';
+import { type SourceDiagnostic as Diagnostic, sortDiagnostics } from '../syntax/diagnostic.ts';
 import { type ParseResult, parse } from '../syntax/parse.ts';
 import { BodyChecker } from './check-body.ts';
 import { checkFinetune } from './check-finetune.ts';

@@ -1,5 +1,5 @@
 import type * as A from '../syntax/ast.ts';
-import { type Diagnostic, type DiagnosticNote, error } from '../syntax/diagnostic.ts';
+import { type SourceDiagnostic as Diagnostic, type DiagnosticNote, error } from '../syntax/diagnostic.ts';
 import type { Span } from '../syntax/span.ts';
 import type { Dim } from './dim.ts';
 import type { TensorType } from './tensor-type.ts';

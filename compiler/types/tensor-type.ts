@@ -71,3 +71,8 @@ export function broadcastShapes(a: Dim[], b: Dim[]): BroadcastResult {
 }
 
 export const ONE = dimConst(1);
+
+/** The same type (element type and every size), allowing a weak literal to take the element type. */
+export function sameType(a: TensorType, b: TensorType): boolean {
+  return (a.elem === b.elem || a.weak === true || b.weak === true) && sameShape(a.shape, b.shape);
+}

@@ -1,3 +1,4 @@
+import { helpersFor } from '../elementwise/ops.ts';
 import { FLAT_WORKGROUP_WGSL } from '../params.ts';
 import { type MatmulConfig, configName } from './config.ts';
 import { MATMUL_PARAMS_WGSL } from './params.ts';
@@ -80,6 +81,12 @@ export function emitPrelude(w: Lines, config: MatmulConfig, v: MatmulVariant): v
     });
   }
   if (v.activation) {
+    // The op helpers the activation calls (op_gelu, op_tanh, …): the same text every elementwise
+    // kernel gets, from the one op → WGSL table (kernels/elementwise/ops.ts).
+    for (const helper of helpersFor(v.activation)) {
+      w.line();
+      for (const line of helper.trim().split('\n')) w.line(line);
+    }
     w.line();
     w.block('fn activation(v: f32) -> f32 {', () => w.line(`return ${v.activation};`));
   }

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { readSourceFile } from '../../cli/commands/check.ts';
 import { compileSwag } from '../../compiler/compile.ts';
-import { philoxDropoutUniform, philoxNormal } from '../../compiler/emit/wgsl/dropout.ts';
+import { philoxDropoutUniform, philoxNormal } from '../../compiler/codegen/wgsl/dropout.ts';
 import { evaluate, numel, type Feed, type Graph } from '../../compiler/ir/index.ts';
 import { testDevice } from '../helpers/device.ts';
 import { maxRelError, rng } from '../helpers/random.ts';

@@ -1,9 +1,9 @@
 /** The fused elementwise emitter: merged axes, strided reads, i32 data, sources, readable text. */
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder, evaluate, parseBody, type Graph } from '../../compiler/ir/index.ts';
-import { compileProgram } from '../../compiler/emit/program.ts';
-import { elementwiseKernel } from '../../compiler/emit/wgsl/elementwise.ts';
-import { ACTIVATION_WGSL } from '../../compiler/emit/wgsl/matmul.ts';
+import { compileProgram } from '../../compiler/pipeline.ts';
+import { elementwiseKernel } from '../../compiler/codegen/wgsl/elementwise.ts';
+import { ACTIVATION_WGSL } from '../../compiler/codegen/wgsl/matmul.ts';
 import { testDevice } from '../helpers/device.ts';
 import { maxRelError, randomArray } from '../helpers/random.ts';
 import { deviceOptions, runProgram } from '../program/run.ts';

@@ -1,8 +1,8 @@
 /** Kernel texts of the fused state updates and of the low-rank sampler; `mod` and small reductions on the device. */
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder, evaluate, parseBody, type Graph } from '../../compiler/ir/index.ts';
-import { compileProgram } from '../../compiler/emit/program.ts';
-import { groupKernel } from '../../compiler/emit/wgsl/kernelGroup.ts';
+import { compileProgram } from '../../compiler/pipeline.ts';
+import { groupKernel } from '../../compiler/codegen/wgsl/kernelGroup.ts';
 import { testDevice } from '../helpers/device.ts';
 import { maxRelError } from '../helpers/random.ts';
 import { randomFeeds } from '../ir/randomFeeds.ts';

@@ -1,7 +1,7 @@
 /** compiler/emit/program.ts: plain, byte-stable data; kernels deduplicated; every kernel compiles. */
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../compiler/ir/index.ts';
-import { compileProgram } from '../../compiler/emit/program.ts';
+import { compileProgram } from '../../compiler/pipeline.ts';
 import { testDevice } from '../helpers/device.ts';
 import { attentionModel, doraModel, embeddingModel, layoutModel, loraModel, loraTrainingModel, mlpModel } from '../program/graphs.ts';
 import { deviceOptions } from '../program/run.ts';

@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluate, type Feed } from '../../compiler/ir/index.ts';
-import { philoxDropoutUniform, philoxNormal } from '../../compiler/emit/wgsl/dropout.ts';
+import { philoxDropoutUniform, philoxNormal } from '../../compiler/codegen/wgsl/dropout.ts';
 import { testDevice } from '../helpers/device.ts';
 import { maxRelError } from '../helpers/random.ts';
 import { deviceOptions, runProgram } from '../program/run.ts';

@@ -1,8 +1,8 @@
 /** fuseLowRankSample: tail(c·B) with c [1, K] computed elementwise → one fusedLowRank. */
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder, type Graph } from '../../compiler/ir/index.ts';
-import { fuseGraph } from '../../compiler/passes/fuse.ts';
-import { runPipeline } from '../../compiler/passes/pipeline.ts';
+import { fuseGraph } from '../../compiler/pipeline.ts';
+import { simplify as runPipeline } from '../../compiler/passes/simplify.ts';
 import { expectSameOutputs, opsOf } from './sameOutputs.ts';
 
 function graph(build: (b: GraphBuilder) => void): Graph {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { GraphBuilder, type Graph } from '../../compiler/ir/index.ts';
 import { fuseElementwise } from '../../compiler/passes/fuseElementwise.ts';
 import { fuseSoftmax } from '../../compiler/passes/fuseSoftmax.ts';
-import { runPipeline } from '../../compiler/passes/pipeline.ts';
+import { simplify as runPipeline } from '../../compiler/passes/simplify.ts';
 import { expectSameOutputs, opsOf } from './sameOutputs.ts';
 
 function graph(build: (b: GraphBuilder) => void): Graph {

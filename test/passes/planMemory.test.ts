@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../compiler/ir/index.ts';
 import { planMemory, type MemoryBuffer, type MemoryStep } from '../../compiler/passes/planMemory.ts';
-import { compileProgram } from '../../compiler/emit/program.ts';
+import { compileProgram } from '../../compiler/pipeline.ts';
 import { scheduleGraph } from '../../compiler/schedule/schedule.ts';
 import { launchAccess } from '../../compiler/schedule/types.ts';
 

@@ -1,11 +1,11 @@
 /**
  * Dropout on the GPU draws the interpreter's mask: the kernels use Philox4x32-10 with the mapping
- * documented in compiler/emit/wgsl/dropout.ts, and `philoxDropoutUniform` is its CPU twin.
+ * documented in compiler/codegen/wgsl/dropout.ts, and `philoxDropoutUniform` is its CPU twin.
  */
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder, evaluate } from '../../compiler/ir/index.ts';
-import { compileProgram } from '../../compiler/emit/program.ts';
-import { dropoutThreshold, philoxDropoutUniform } from '../../compiler/emit/wgsl/dropout.ts';
+import { compileProgram } from '../../compiler/pipeline.ts';
+import { dropoutThreshold, philoxDropoutUniform } from '../../compiler/codegen/wgsl/dropout.ts';
 import { randomUniformCpu } from '../../kernels/cpu/philox.ts';
 import { testDevice } from '../helpers/device.ts';
 import { randomArray } from '../helpers/random.ts';

@@ -3,7 +3,7 @@
  * feeds they need (random f32 data; ids, labels and seeds given).
  */
 import { GraphBuilder, numel, type Feed, type Graph, type Value } from '../../compiler/ir/index.ts';
-import { runPipeline } from '../../compiler/passes/pipeline.ts';
+import { simplify as runPipeline } from '../../compiler/passes/simplify.ts';
 import { rng } from '../helpers/random.ts';
 
 export interface Model {

@@ -4,8 +4,9 @@
  * epilogue — two kernels, where one kernel per op takes three matmuls and two adds.
  */
 import { describe, expect, it } from 'vitest';
-import { compileProgram, programStats } from '../../compiler/emit/program.ts';
-import { fuseGraph } from '../../compiler/passes/fuse.ts';
+import { compileProgram } from '../../compiler/pipeline.ts';
+import { programStats } from '../../compiler/emit/program.ts';
+import { fuseGraph } from '../../compiler/pipeline.ts';
 import { testDevice } from '../helpers/device.ts';
 import { loraModel, loraTrainingModel } from './graphs.ts';
 import { compare, deviceOptions } from './run.ts';

@@ -2,13 +2,13 @@
  * `randomNormal(seed) {shape, stream}` on the GPU draws Philox normals with the layout of
  * kernels/philox.ts `randomNormal` (key (seed, 0), counter (i div 4, 0, stream, 0), normal i mod 4
  * of the block's Box–Muller), in its own kernel or fused into an elementwise kernel as a producer;
- * `philoxNormal` (compiler/emit/wgsl/dropout.ts) is its CPU twin for the interpreter.
+ * `philoxNormal` (compiler/codegen/wgsl/dropout.ts) is its CPU twin for the interpreter.
  */
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder, evaluate, parseBody } from '../../compiler/ir/index.ts';
-import { compileProgram } from '../../compiler/emit/program.ts';
-import { philoxNormal } from '../../compiler/emit/wgsl/dropout.ts';
-import { fuseGraph } from '../../compiler/passes/fuse.ts';
+import { compileProgram } from '../../compiler/pipeline.ts';
+import { philoxNormal } from '../../compiler/codegen/wgsl/dropout.ts';
+import { fuseGraph } from '../../compiler/pipeline.ts';
 import { randomNormal, seedKey } from '../../kernels/philox.ts';
 import { randomNormalCpu } from '../../kernels/cpu/philox.ts';
 import { testDevice } from '../helpers/device.ts';

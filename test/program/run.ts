@@ -1,7 +1,7 @@
 /** Compiles a model, runs it on the test device, and compares with the interpreter. */
 import { evaluate, type Feed } from '../../compiler/ir/index.ts';
-import { compileProgram, type CompileOptions } from '../../compiler/emit/program.ts';
-import { philoxDropoutUniform, philoxNormal } from '../../compiler/emit/wgsl/dropout.ts';
+import { compileProgram, type CompileOptions } from '../../compiler/pipeline.ts';
+import { philoxDropoutUniform, philoxNormal } from '../../compiler/codegen/wgsl/dropout.ts';
 import type { ScheduleLimits, Target } from '../../compiler/schedule/types.ts';
 import { loadProgram, type Device, type Program } from '../../runtime/index.ts';
 import { maxRelError } from '../helpers/random.ts';

@@ -1,7 +1,7 @@
 /** runtime/program.ts: load once, run many times, one submit per run, tensors bound across calls. */
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder, evaluate } from '../../compiler/ir/index.ts';
-import { compileProgram } from '../../compiler/emit/program.ts';
+import { compileProgram } from '../../compiler/pipeline.ts';
 import { ProgramError, ShapeError, loadProgram, type Program } from '../../runtime/index.ts';
 import { testDevice } from '../helpers/device.ts';
 import { maxRelError, randomArray } from '../helpers/random.ts';

@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder, evaluate, type Graph } from '../../compiler/ir/index.ts';
-import { compileProgram, programStats } from '../../compiler/emit/program.ts';
+import { compileProgram } from '../../compiler/pipeline.ts';
+import { programStats } from '../../compiler/emit/program.ts';
 import { planInPlace } from '../../compiler/schedule/lowerKernelGroup.ts';
 import { liveNodes } from '../../compiler/passes/deadCode.ts';
 import { testDevice } from '../helpers/device.ts';

@@ -3,7 +3,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { check, format, formatDiagnostic, parse } from '../../compiler/index.ts';
-import type { Diagnostic } from '../../compiler/index.ts';
+import type { SourceDiagnostic as Diagnostic } from '../../compiler/index.ts';
 import { LineIndex, type Span } from '../../compiler/syntax/span.ts';
 import { BUILTINS } from '../../compiler/types/builtins.ts';
 

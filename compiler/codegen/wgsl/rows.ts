@@ -5,8 +5,8 @@
  */
 import { FLAT_WORKGROUP_WGSL, packParams } from '../../../kernels/params.ts';
 import { ROW_THREAD_WORKGROUP, ROW_TREE_WORKGROUP, type RowStrategy, rowKernelWgsl } from '../../../kernels/softmax/rows.ts';
-import { ceilDiv, foldGrid } from '../../../runtime/grid.ts';
-import type { BindingKind } from '../../../runtime/kernel.ts';
+import { ceilDiv, foldGrid } from '../../../abi/grid.ts';
+import type { BindingKind } from '../../../abi/kernel.ts';
 import { printBody, type FusedBody, type TypeInfo } from '../../ir/index.ts';
 import { bodyFunction, uniqueHelpers, type EmittedKernel } from './elementwise.ts';
 

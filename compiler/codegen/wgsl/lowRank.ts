@@ -11,8 +11,8 @@
  * agree bit for bit given the same seed.
  */
 import { FLAT_WORKGROUP_WGSL, packParams, type ParamField } from '../../../kernels/params.ts';
-import { ceilDiv, foldGrid } from '../../../runtime/grid.ts';
-import type { BindingKind } from '../../../runtime/kernel.ts';
+import { ceilDiv, foldGrid } from '../../../abi/grid.ts';
+import type { BindingKind } from '../../../abi/kernel.ts';
 import { MAX_LOW_RANK, numel, printBody, type FusedBody, type TypeInfo } from '../../ir/index.ts';
 import { ELEMENTWISE_WORKGROUP, bodyFunction, uniqueHelpers, type EmittedKernel } from './elementwise.ts';
 

@@ -10,8 +10,8 @@
  * would read a written buffer anywhere else (the caller then launches the members apart).
  */
 import { FLAT_WORKGROUP_WGSL, packParams, type ParamField } from '../../../kernels/params.ts';
-import { ceilDiv, foldGrid } from '../../../runtime/grid.ts';
-import type { BindingKind } from '../../../runtime/kernel.ts';
+import { ceilDiv, foldGrid } from '../../../abi/grid.ts';
+import type { BindingKind } from '../../../abi/kernel.ts';
 import { printBody, type FusedBody, type TypeInfo } from '../../ir/index.ts';
 import { ELEMENTWISE_WORKGROUP, bodyFunction, uniqueHelpers, type BodyFunction, type EmittedKernel } from './elementwise.ts';
 

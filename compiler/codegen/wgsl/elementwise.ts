@@ -17,9 +17,9 @@
  */
 import { FLAT_WORKGROUP_WGSL, packParams, type ParamField } from '../../../kernels/params.ts';
 import { f32Literal } from '../../../kernels/elementwise/expr.ts';
-import { helpersFor, renderBinary, renderUnary, type BinaryOp, type UnaryOp } from '../../../kernels/elementwise/ops.ts';
-import { ceilDiv, foldGrid } from '../../../runtime/grid.ts';
-import type { BindingKind, KernelSpec } from '../../../runtime/kernel.ts';
+import { BINARY_OPS, UNARY_OPS, helpersFor, renderBinary, renderUnary, type BinaryOp, type UnaryOp } from '../../../kernels/elementwise/ops.ts';
+import { ceilDiv, foldGrid } from '../../../abi/grid.ts';
+import type { BindingKind, KernelSpec } from '../../../abi/kernel.ts';
 import { inferBody, numel, printBody, type BodyArg, type FusedBody, type TypeInfo } from '../../ir/index.ts';
 import { DROPOUT_BITS_WGSL, PHILOX_HELPER_WGSL, RANDOM_NORMAL_WGSL, dropoutThreshold } from './dropout.ts';
 
@@ -45,8 +45,9 @@ interface IndexForm {
 
 type WgslType = 'f32' | 'i32';
 
-const UNARY = new Set(['neg', 'exp', 'log', 'sqrt', 'rsqrt', 'tanh', 'relu', 'gelu', 'sigmoid', 'sin', 'cos', 'abs', 'square', 'reciprocal']);
-const BINARY = new Set(['add', 'sub', 'mul', 'div', 'max', 'min', 'pow']);
+// The ops the one op → WGSL table renders (its `scale` and `affine` are no IR ops, so never match).
+const UNARY: ReadonlySet<string> = new Set(UNARY_OPS);
+const BINARY: ReadonlySet<string> = new Set(BINARY_OPS);
 const COMPARE: Readonly<Record<string, string>> = { gt: '>', ge: '>=', lt: '<', le: '<=', eq: '==' };
 
 function contiguous(shape: readonly number[]): number[] {

@@ -10,7 +10,7 @@
  */
 import { MAX_LOOP_ITERATIONS_PER_INVOCATION } from '../../../kernels/limits.ts';
 import { FLAT_WORKGROUP_WGSL, packParams } from '../../../kernels/params.ts';
-import { ceilDiv, foldGrid } from '../../../runtime/grid.ts';
+import { ceilDiv, foldGrid } from '../../../abi/grid.ts';
 import type { EmittedKernel } from './elementwise.ts';
 
 const WORKGROUP = 256;

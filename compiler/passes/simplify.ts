@@ -1,18 +1,16 @@
 /**
- * The middle of the compiler as one visible list of passes, `g = pass(g)`, each a pure function
- * from one graph to the next. Later phases (fusion, scheduling) append here.
+ * The simplify stage of compiler/pipeline.ts: autodiff (when asked), then rounds of
+ * fold → CSE → DCE, `g = pass(g)`, each a pure function from one graph to the next.
  *
- * `dump` receives the printed IR after every phase (`SWAGLET_DUMP_IR`-style tooling and tests
- * hook in here); `verify` re-checks every invariant after every pass, so a broken pass is named.
+ * `dump` receives the printed IR after every phase; `verify` re-checks every invariant after
+ * every pass, so a broken pass is named.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { differentiate, printGraph, verifyGraph, type DifferentiateOptions, type Graph } from '../ir/index.ts';
 import { eliminateCommonSubexpressions } from './commonSubexpressions.ts';
 import { foldConstants, type ConstantFoldOptions } from './constantFold.ts';
 import { eliminateDeadCode } from './deadCode.ts';
 
-export interface PipelineOptions {
+export interface SimplifyOptions {
   /** Differentiate first: adds `grad.<name>` outputs (see `differentiate`). */
   readonly gradients?: DifferentiateOptions;
   readonly constantFold?: ConstantFoldOptions;
@@ -25,7 +23,7 @@ export interface PipelineOptions {
 }
 
 /** Differentiates (when asked) and simplifies a graph. */
-export function runPipeline(g: Graph, options: PipelineOptions = {}): Graph {
+export function simplify(g: Graph, options: SimplifyOptions = {}): Graph {
   const verify = options.verify ?? true;
   let step = 0;
   const phase = (name: string, next: Graph): Graph => {
@@ -45,10 +43,4 @@ export function runPipeline(g: Graph, options: PipelineOptions = {}): Graph {
     if (printGraph(g) === before) break;
   }
   return g;
-}
-
-/** A `dump` callback writing each phase to `<dir>/<NN-phase>.ir`. */
-export function dumpToDirectory(dir: string): (phase: string, ir: string) => void {
-  mkdirSync(dir, { recursive: true });
-  return (phase, ir) => writeFileSync(join(dir, `${phase}.ir`), ir);
 }

@@ -1,7 +1,8 @@
 /**
  * The matmul kernels come from the library (kernels/matmul): this file only turns resolved sizes,
  * the fused epilogue and a tile config into the library's spec and uniform, and writes each
- * activation as the single WGSL expression of `v` the library's epilogue hook takes.
+ * activation as the single WGSL expression of `v` the library's epilogue hook takes (a call of
+ * the op's helper from the one op → WGSL table, which the library defines in the kernel).
  */
 import { type MatmulConfig, configName } from '../../../kernels/matmul/config.ts';
 import { chooseVariant } from '../../../kernels/matmul/launch.ts';
@@ -9,24 +10,18 @@ import { matmulLaunch, packMatmulParams } from '../../../kernels/matmul/params.t
 import type { ResolvedMatmul } from '../../../kernels/matmul/shapes.ts';
 import { variantKey } from '../../../kernels/matmul/variant.ts';
 import { matmulKernelSpec } from '../../../kernels/matmul/wgsl.ts';
-import { foldGrid } from '../../../runtime/grid.ts';
+import { renderUnary, type UnaryOp } from '../../../kernels/elementwise/ops.ts';
+import { MATMUL_ACTIVATIONS } from '../../ir/index.ts';
+import { foldGrid } from '../../../abi/grid.ts';
 import type { EmittedKernel } from './elementwise.ts';
 
-// Taylor series of tanh to x^17 for |v| < 0.4 (as kernels/elementwise's op_tanh): free of the
-// cancellation the exp form suffers near 0, where llvmpipe's own tanh loses 2e-4 relative.
-const TANH_SMALL = 'v + v * (v * v) * (-0.333333333333 + (v * v) * (0.133333333333 + (v * v) * (-0.0539682539683 + (v * v) * (0.0218694885362 + (v * v) * (-0.00886323552990 + (v * v) * (0.00359212803657 + (v * v) * (-0.00145583438705 + (v * v) * 0.00059002744094)))))))';
-
 /**
- * Each activation as one expression of `v`, computing what the IR op of the same name computes.
- * gelu uses ½(1 + tanh u) = sigmoid(2u), so no cancellation for very negative v.
+ * Each activation as one expression of `v`, from the one op → WGSL table (kernels/elementwise/ops.ts):
+ * the same formula, and the same helper functions, as the elementwise kernel of that op.
  */
-export const ACTIVATION_WGSL: Readonly<Record<string, string>> = {
-  '': '',
-  relu: 'max(v, 0.0)',
-  sigmoid: 'select(exp(v) / (1.0 + exp(v)), 1.0 / (1.0 + exp(-v)), v >= 0.0)',
-  gelu: 'v / (1.0 + exp(-1.5957691216057308 * (v + 0.044715 * v * v * v)))',
-  tanh: `select(sign(v) * (1.0 - 2.0 / (exp(2.0 * min(abs(v), 20.0)) + 1.0)), ${TANH_SMALL}, abs(v) < 0.4)`,
-};
+export const ACTIVATION_WGSL: Readonly<Record<string, string>> = Object.fromEntries(
+  MATMUL_ACTIVATIONS.map((op) => [op, op === '' ? '' : renderUnary(op as UnaryOp, 'v')]),
+);
 
 /**
  * Sizes and per-operand batch strides of one matmul launch after batch handling (see
