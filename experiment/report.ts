@@ -72,7 +72,7 @@ export function buildReport(
 
   const { train } = config;
   const notes = [
-    `${config.model.entry} from ${config.model.file.split('/').slice(-2).join('/')}, ${config.model.maxTokens} tokens, batch ${config.model.batch}.`,
+    `${config.model.entry} from ${config.model.file.split('/').slice(-2).join('/')}, ${config.data.features === undefined ? `${config.model.maxTokens} tokens, ` : ''}batch ${config.model.batch}.`,
     `Data: ${sources.line}`,
     `${config.runs} runs (seeds ${train.seed}..${train.seed + config.runs - 1}): ${train.epochs} epochs AdamW (lr ${train.lr}, warmup ${train.warmupSteps} steps, cosine, weight decay ${train.weightDecay}, clip ${train.clipNorm ?? 1}), then ${train.swag.epochs} SWAG epochs at lr ${train.swag.lr}, a snapshot every ${train.swag.collectEvery} steps.`,
     `MAP, MC dropout, SWA and SWAG use run 1; Ensemble and MultiSWAG all ${config.runs}. S = ${config.samples} draws (MultiSWAG: ${Math.ceil(config.samples / config.runs)} per run).`,

@@ -126,7 +126,8 @@ export async function prepare(device: Device, config: ExperimentConfig, events: 
     source,
     file: config.model.file,
     entry: config.model.entry,
-    dims: { ...config.model.dims, b: config.model.batch, t: config.model.maxTokens },
+    // `t` (tokens per example) only for texts: a tabular finetune has no such size, and naming one it lacks is an error.
+    dims: { ...config.model.dims, b: config.model.batch, ...(data.train.texts ? { t: config.model.maxTokens } : {}) },
     readFile: swagReader(),
     ...(weights !== undefined ? { weights } : {}),
   });
@@ -229,7 +230,7 @@ export async function trainRuns(prepared: Prepared, config: ExperimentConfig, ev
     });
     const run = { seed, result };
     await saveRun(resultPath, run);
-    await writeAdapters(network, run, config, dir);
+    for (const note of await writeAdapters(network, run, config, dir)) events.log(`run ${m + 1}: ${note}`);
     await writeRunManifest(dir, fingerprint);
     runs.push(run);
     const validation = evaluate(await predictMethod(network, 'MAP', [run], features.validation, { samples: 1 }), data.validation.labels);
