@@ -28,7 +28,9 @@ export function peftAdapterOf(network: Network, params: ReadonlyMap<string, Floa
     const B = params.get(`${a.layer}.B`);
     const r = a.dims.r;
     if (!A || !B || r === undefined || a.dims.in === undefined || a.dims.out === undefined) {
-      notes.push(`${a.layer}: adapter ${a.adapter} has no LoRA A/B pair; PEFT's LoRA layout cannot hold it (its tensors are in the run's safetensors)`);
+      notes.push(`${a.layer}: adapter ${a.adapter} has no LoRA A/B pair; PEFT's LoRA layout cannot hold it (its tensors are in the run's result.safetensors and swag_statistics.safetensors)`);
+      // Its tensors are the adapter's, not the model's own: not modules_to_save either.
+      for (const name of params.keys()) if (name.startsWith(`${a.layer}.`)) covered.add(name);
       continue;
     }
     const magnitude = params.get(`${a.layer}.magnitude`) ?? params.get(`${a.layer}.m`);
@@ -71,9 +73,12 @@ export async function writeAdapters(network: Network, run: TrainedRun, config: E
   const notes: string[] = [];
   const map = peftAdapterOf(network, run.result.map, base);
   notes.push(...map.notes);
-  await writePeftAdapter(join(dir, 'map-adapter'), map.adapter);
+  // No LoRA-family module at all (a custom adapter such as LoHa): no PEFT folders, only the statistics.
+  const peft = map.adapter.modules.length > 0;
+  if (peft) await writePeftAdapter(join(dir, 'map-adapter'), map.adapter);
+  else notes.push(`no PEFT adapter folders written: PEFT's LoRA layout holds none of the adapters`);
   const mean = run.result.posterior.get('mean');
-  if (mean) await writePeftAdapter(join(dir, 'swa-adapter'), peftAdapterOf(network, thetaToParams(network, mean), base).adapter);
+  if (mean && peft) await writePeftAdapter(join(dir, 'swa-adapter'), peftAdapterOf(network, thetaToParams(network, mean), base).adapter);
   if (run.result.posterior.size) {
     const tensors = Object.fromEntries([...run.result.posterior].map(([k, v]) => {
       // Statistics over theta are [p] or [rows, p]; others (SWAG's `filled` ring) keep their length.

@@ -231,7 +231,7 @@ export async function trainRuns(prepared: Prepared, config: ExperimentConfig, ev
     });
     const run = { seed, result };
     await saveRun(resultPath, run);
-    await writeAdapters(network, run, config, dir);
+    for (const note of await writeAdapters(network, run, config, dir)) events.log(`run ${m + 1}: ${note}`);
     await writeRunManifest(dir, fingerprint);
     runs.push(run);
     const validation = evaluate(await predictMethod(network, 'MAP', [run], features.validation, { samples: 1 }), data.validation.labels);
