@@ -36,13 +36,21 @@ export async function predictFile(prepared: Prepared, runs: readonly TrainedRun[
   const d = config.data;
   const inputs: Pick<Split, 'texts' | 'features' | 'featureCount'> =
     d.task === 'multiple-choice'
-      ? { texts: multipleChoiceExamples(table, { question: d.question!, choices: d.choices!, answer: d.answer!, ...(d.sentenceCase !== undefined ? { sentenceCase: d.sentenceCase } : {}) }).texts! }
+      ? {
+          texts: multipleChoiceExamples(table, {
+            question: d.question!,
+            choices: d.choices!,
+            answer: d.answer!,
+            ...(d.answerIndexBase !== undefined ? { answerIndexBase: d.answerIndexBase } : {}),
+            ...(d.sentenceCase !== undefined ? { sentenceCase: d.sentenceCase } : {}),
+          }).texts!,
+        }
       : d.features !== undefined
         ? featureMatrix(table, d.features)
         : { texts: textColumn(table, d.text ?? 'text') };
   const split: Split = { name: 'test', source: input, rows: Int32Array.from({ length: n }, (_, i) => i), labels: new Int32Array(n).fill(-1), labelMap: data.labelMap, ...inputs };
   const tokenizer = await loadTokenizer(config.model);
-  const features = await computeFeatures(network, inputTable(split, network.dataInputs, tokenizer, config.model.maxTokens), (done, total) => options.events.progress('prefix', done, total));
+  const features = await computeFeatures(network, inputTable(split, network.dataInputs, tokenizer, config.model.maxTokens, prepared.letters), (done, total) => options.events.progress('prefix', done, total));
   const probabilities = await predictMethod(network, options.method, runs, features, { samples: options.samples, onProgress: (_m, done, total) => options.events.progress(options.method, done, total) });
   const c = network.classes;
   const entropy = new Float64Array(n);
