@@ -4,7 +4,7 @@
  * CSV. The file needs the training data's input columns (text or features); labels are not read.
  */
 import { extname } from 'node:path';
-import { readTable, DataError } from '../data/table.ts';
+import { readTable, DataError, type Table } from '../data/table.ts';
 import { featureMatrix, textColumn } from '../data/tasks.ts';
 import { multipleChoiceExamples } from '../data/multipleChoice.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
@@ -37,7 +37,7 @@ export async function predictFile(prepared: Prepared, runs: readonly TrainedRun[
   const inputs: Pick<Split, 'texts' | 'features' | 'featureCount'> =
     d.task === 'multiple-choice'
       ? {
-          texts: multipleChoiceExamples(table, {
+          texts: multipleChoiceExamples(withoutAnswers(table, d.answer!), {
             question: d.question!,
             choices: d.choices!,
             answer: d.answer!,
@@ -67,6 +67,16 @@ export async function predictFile(prepared: Prepared, runs: readonly TrainedRun[
     predicted[i] = best;
   }
   return { method: options.method, classes: data.labelMap.names, probabilities, entropy, predicted };
+}
+
+/**
+ * Labels are not read: a multiple-choice file without the answer column reads as one whose every
+ * answer is "A" (the prompts do not depend on it).
+ */
+function withoutAnswers(table: Table, answer: string): Table {
+  if (table.columns.includes(answer)) return table;
+  const first = new Array<string>(table.rowCount).fill('A');
+  return { path: table.path, columns: [...table.columns, answer], rowCount: table.rowCount, rowPlace: (i) => table.rowPlace(i), column: (name) => (name === answer ? first : table.column(name)) };
 }
 
 /** One row per input: row, predicted class, each class's probability, entropy. `.jsonl` or `.csv` by extension. */

@@ -215,7 +215,7 @@ describe('multiple choice through the experiment API', () => {
     expect(rowsOfLetters).toHaveLength(1);
     const lmHead = checkpointTensors['lm_head.weight']!.data;
     const want = Float32Array.from({ length: 8 * 4 * 16 }, (_, i) => lmHead[ids[Math.floor(i / 16) % 4]! * 16 + (i % 16)]!);
-    expect(Array.from(rowsOfLetters[0]!.data)).toEqual(Array.from(want));
+    expect(Array.from(rowsOfLetters[0]!.data as Float32Array)).toEqual(Array.from(want));
 
     const report = await evaluate({ config, device, events });
     const json = JSON.parse(report.json) as { results: { method: string; split: string; metrics: Record<string, number> }[] };
@@ -241,6 +241,12 @@ describe('multiple choice through the experiment API', () => {
     const lines = readFileSync(output, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { probabilities: Record<string, number> });
     expect(lines).toHaveLength(8);
     expect(Object.keys(lines[0]!.probabilities)).toEqual(LETTERS);
+
+    // Answers are not read: the same questions without the answer column predict the same.
+    const unlabelled = join(dir, 'unlabelled.jsonl');
+    writeFileSync(unlabelled, Array.from({ length: 8 }, (_, i) => JSON.stringify({ question: question(100 + i).question, choices: question(100 + i).choices })).join('\n'));
+    const again = await predict({ config, device, events, input: unlabelled });
+    expect(Array.from(again.probabilities)).toEqual(Array.from(p.probabilities));
   }, 120_000);
 
   it('a letter that is not one token is refused before compiling, naming the letter', async () => {
