@@ -104,7 +104,7 @@ export class ConfigError extends Error {
 const FREE_FIELDS = new Set([
   'model.weights', 'model.rename', 'model.tokenizer', 'model.init', 'model.dims',
   'data.train', 'data.validation', 'data.test', 'data.shift', 'data.ood', 'data.sizes', 'data.task',
-  'data.text', 'data.features', 'data.label', 'data.labels', 'data.question', 'data.choices', 'data.answer', 'data.answerIndexBase', 'data.sentenceCase', 'sweep',
+  'data.text', 'data.features', 'data.label', 'data.labels', 'data.question', 'data.choices', 'data.answer', 'data.answerIndexBase', 'data.sentenceCase', 'data.letterSpace', 'sweep',
 ]);
 
 function merge(base: Json, over: Json, path: string): Json {
@@ -163,6 +163,12 @@ function validateShapes(c: ExperimentConfig): void {
   if (d.choices !== undefined && !isString(d.choices) && !isStringList(d.choices)) throw new ConfigError(`'data.choices' must be a column name or a list of them, got ${JSON.stringify(d.choices)}`);
   if (d.labels !== undefined && !isStringList(d.labels)) throw new ConfigError(`'data.labels' must be a list of class names, got ${JSON.stringify(d.labels)}`);
   if (d.task === 'multiple-choice' && (!d.question || !d.choices || !d.answer)) throw new ConfigError(`a multiple-choice task needs 'data.question', 'data.choices' and 'data.answer'`);
+  if (d.answerIndexBase !== undefined && d.answerIndexBase !== 0 && d.answerIndexBase !== 1) throw new ConfigError(`'data.answerIndexBase' must be 0 or 1, got ${JSON.stringify(d.answerIndexBase)}`);
+  for (const k of ['sentenceCase', 'letterSpace'] as const) {
+    if (d[k] === undefined) continue;
+    if (typeof d[k] !== 'boolean') throw new ConfigError(`'data.${k}' must be true or false, got ${JSON.stringify(d[k])}`);
+    if (d.task !== 'multiple-choice') throw new ConfigError(`'data.${k}' is for a multiple-choice task ('data.task': "multiple-choice")`);
+  }
 }
 
 function positiveInt(v: number, name: string): void {

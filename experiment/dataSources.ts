@@ -51,6 +51,12 @@ export interface DataConfig {
   answer?: string;
   answerIndexBase?: 0 | 1;
   sentenceCase?: boolean;
+  /**
+   * Multiple choice: the answer letters' tokens are those of " A", " B", … (a byte-level BPE's
+   * "ĠA", the token that follows "Answer:" in running text) rather than "A", "B", … encoded alone
+   * (the paper's; a SentencePiece tokenizer gives "▁A"); default false.
+   */
+  letterSpace?: boolean;
   seed: number;
 }
 

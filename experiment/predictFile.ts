@@ -4,7 +4,7 @@
  * CSV. The file needs the training data's input columns (text or features); labels are not read.
  */
 import { extname } from 'node:path';
-import { readTable, DataError } from '../data/table.ts';
+import { readTable, DataError, type Table } from '../data/table.ts';
 import { featureMatrix, textColumn } from '../data/tasks.ts';
 import { multipleChoiceExamples } from '../data/multipleChoice.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
@@ -36,13 +36,21 @@ export async function predictFile(prepared: Prepared, runs: readonly TrainedRun[
   const d = config.data;
   const inputs: Pick<Split, 'texts' | 'features' | 'featureCount'> =
     d.task === 'multiple-choice'
-      ? { texts: multipleChoiceExamples(table, { question: d.question!, choices: d.choices!, answer: d.answer!, ...(d.sentenceCase !== undefined ? { sentenceCase: d.sentenceCase } : {}) }).texts! }
+      ? {
+          texts: multipleChoiceExamples(withoutAnswers(table, d.answer!), {
+            question: d.question!,
+            choices: d.choices!,
+            answer: d.answer!,
+            ...(d.answerIndexBase !== undefined ? { answerIndexBase: d.answerIndexBase } : {}),
+            ...(d.sentenceCase !== undefined ? { sentenceCase: d.sentenceCase } : {}),
+          }).texts!,
+        }
       : d.features !== undefined
         ? featureMatrix(table, d.features)
         : { texts: textColumn(table, d.text ?? 'text') };
   const split: Split = { name: 'test', source: input, rows: Int32Array.from({ length: n }, (_, i) => i), labels: new Int32Array(n).fill(-1), labelMap: data.labelMap, ...inputs };
   const tokenizer = await loadTokenizer(config.model);
-  const features = await computeFeatures(network, inputTable(split, network.dataInputs, tokenizer, config.model.maxTokens), (done, total) => options.events.progress('prefix', done, total));
+  const features = await computeFeatures(network, inputTable(split, network.dataInputs, tokenizer, config.model.maxTokens, prepared.letters), (done, total) => options.events.progress('prefix', done, total));
   const probabilities = await predictMethod(network, options.method, runs, features, { samples: options.samples, onProgress: (_m, done, total) => options.events.progress(options.method, done, total) });
   const c = network.classes;
   const entropy = new Float64Array(n);
@@ -59,6 +67,16 @@ export async function predictFile(prepared: Prepared, runs: readonly TrainedRun[
     predicted[i] = best;
   }
   return { method: options.method, classes: data.labelMap.names, probabilities, entropy, predicted };
+}
+
+/**
+ * Labels are not read: a multiple-choice file without the answer column reads as one whose every
+ * answer is "A" (the prompts do not depend on it).
+ */
+function withoutAnswers(table: Table, answer: string): Table {
+  if (table.columns.includes(answer)) return table;
+  const first = new Array<string>(table.rowCount).fill('A');
+  return { path: table.path, columns: [...table.columns, answer], rowCount: table.rowCount, rowPlace: (i) => table.rowPlace(i), column: (name) => (name === answer ? first : table.column(name)) };
 }
 
 /** One row per input: row, predicted class, each class's probability, entropy. `.jsonl` or `.csv` by extension. */

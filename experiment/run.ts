@@ -27,7 +27,7 @@ import { trainRun, type RunResult } from '../train/trainer.ts';
 import { ConfigError, type ExperimentConfig, type ModelConfig, checkTrainingSize } from './config.ts';
 import { experimentFingerprint, runFingerprint } from './fingerprint.ts';
 import { RESULT_FILE, RUN_MANIFEST, checkRunResult, inspectRun, writeRunManifest } from './runManifest.ts';
-import { inputTable, loadTokenizer } from './data.ts';
+import { answerLetterIds, inputTable, loadTokenizer } from './data.ts';
 import { type ExperimentData, SPLITS, loadSplits, sourceTitle, splitDigest } from './dataSources.ts';
 import { writeAdapters } from './adapters.ts';
 import { buildReport, type EvaluatedMethod } from './report.ts';
@@ -62,6 +62,8 @@ export interface Prepared {
   fingerprint: Fingerprint;
   /** Parameters every run starts from instead of the initializers (`model.init`, a PEFT adapter). */
   initial?: ReadonlyMap<string, Float32Array>;
+  /** Multiple choice: the answer letters' token ids, the model's `letters` input on every row. */
+  letters?: Int32Array;
 }
 
 /** Where run `m` keeps its checkpoints and outputs. */
@@ -117,6 +119,9 @@ export async function prepare(device: Device, config: ExperimentConfig, events: 
   events.log(`${present.map((s) => `${s} ${data[s]!.labels.length} (${sourceTitle(data[s]!.source)})`).join(', ')}; ${data.labelMap.classCount} classes (${data.labelMap.names.join(', ')})`);
   checkTrainingSize(config, data.train.labels.length);
   const tokenizer = await loadTokenizer(config.model);
+  // Before compiling: a letter that is not one token fails in a moment, not after the compile.
+  const letters = answerLetterIds(config.data, tokenizer, data.labelMap.classCount);
+  if (letters) events.log(`answer letters ${data.labelMap.names.map((l, c) => `${config.data.letterSpace ? '" ' : ''}${l}${config.data.letterSpace ? '"' : ''} = token ${letters[c]}`).join(', ')}`);
 
   events.stage('Compile');
   const source = readFileSync(config.model.file, 'utf8');
@@ -143,7 +148,7 @@ export async function prepare(device: Device, config: ExperimentConfig, events: 
     events.stage('Frozen prefix (computed once per example, cached on disk)');
     const cacheDir = join(config.out, 'cache');
     mkdirSync(cacheDir, { recursive: true });
-    const key = hash(source, config.model.entry, config.model.maxTokens, JSON.stringify(config.model.weights), JSON.stringify(config.model.rename), String(config.model.tokenizer), network.features.map((f) => f.name + f.rowShape.join('x')).join());
+    const key = hash(source, config.model.entry, config.model.maxTokens, JSON.stringify(config.model.weights), JSON.stringify(config.model.rename), String(config.model.tokenizer), network.features.map((f) => f.name + f.rowShape.join('x')).join(), letters ? Array.from(letters).join() : '');
     const features = {} as Prepared['features'];
     for (const s of present) {
       const split = data[s]!;
@@ -152,7 +157,7 @@ export async function prepare(device: Device, config: ExperimentConfig, events: 
       let table = await FeatureTable.load(path, network.features, meta, (problem) => warn(events, `${problem}; recomputing it`));
       if (table) events.log(`${s}: ${table.count} examples from ${path}`);
       else {
-        const rows = inputTable(split, network.dataInputs, tokenizer, config.model.maxTokens);
+        const rows = inputTable(split, network.dataInputs, tokenizer, config.model.maxTokens, letters);
         const t = performance.now();
         table = await computeFeatures(network, rows, (done, total) => {
           if (events.shouldStop?.()) throw new ExperimentStoppedError(`stopped while computing the frozen prefix of ${s} (the splits done so far are cached)`);
@@ -166,7 +171,12 @@ export async function prepare(device: Device, config: ExperimentConfig, events: 
     // A PEFT adapter as the starting point: its tensors replace the initializers of every run.
     const initial = config.model.init ? await readPeftParameters(config.model.init, network.unit.compiled.network!.attachments, network.theta.entries, { allowMissing: true }) : undefined;
     if (initial) events.log(`starting from the PEFT adapter ${config.model.init} (${[...initial.keys()].join(', ')})`);
-    return { network, data, features, fingerprint: { ...experimentFingerprint(config, source, data.train), ...(initial ? { 'model.init.sha256': digestParameters(initial) } : {}) }, ...(initial ? { initial } : {}) };
+    const fingerprint: Fingerprint = {
+      ...experimentFingerprint(config, source, data.train),
+      ...(initial ? { 'model.init.sha256': digestParameters(initial) } : {}),
+      ...(letters ? { 'data.letters': Array.from(letters).join(',') } : {}),
+    };
+    return { network, data, features, fingerprint, ...(initial ? { initial } : {}), ...(letters ? { letters } : {}) };
   } catch (e) {
     network.destroy();
     throw e;

@@ -61,6 +61,9 @@ describe('readConfig', () => {
     ['name.json', '{"name": "../../x"}', /'name' must be a plain name .*got "\.\.\/\.\.\/x"/],
     ['nomodel.json', '{"model": {"file": "nowhere.swag"}}', /'model\.file': .*nowhere\.swag does not exist/],
     ['dirmodel.json', '{"model": {"file": "."}}', /'model\.file': .* is a directory, not a \.swag file/],
+    ['letterspace.json', '{"data": {"task": "multiple-choice", "question": "q", "choices": "c", "answer": "a", "letterSpace": "yes"}}', /'data\.letterSpace' must be true or false, got "yes"/],
+    ['letterclass.json', '{"data": {"letterSpace": true}}', /'data\.letterSpace' is for a multiple-choice task/],
+    ['indexbase.json', '{"data": {"task": "multiple-choice", "question": "q", "choices": "c", "answer": "a", "answerIndexBase": 2}}', /'data\.answerIndexBase' must be 0 or 1, got 2/],
   ])('%s is rejected with a message naming the field', (name, text, message) => {
     const path = write(name, text);
     expect(() => readConfig(path)).toThrow(ConfigError);

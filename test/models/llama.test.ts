@@ -204,13 +204,16 @@ describe('Llama in swaglet (examples/llama.swag)', () => {
     const unit = compileEntry(FILE, 'LlamaChoice2', { ...dimsOf(CONFIG), choices: LETTERS.length });
     const frozen = await loadFrozen(unit, file, renameTable('examples/llama.hf.json'));
     const { ids, mask } = batch(2);
-    const letters = Int32Array.from(LETTERS);
-    const zero = new Float64Array(LETTERS.length * CONFIG.hidden_size);
+    // Every row reads its own letter ids (rotated by the row here, so a mix-up of rows shows).
+    const c = LETTERS.length;
+    const letterOf = (row: number, k: number) => LETTERS[(k + row) % c]!;
+    const letters = Int32Array.from({ length: B * c }, (_, i) => letterOf(Math.floor(i / c), i % c));
+    const zero = new Float64Array(c * CONFIG.hidden_size);
     const got = forwardOut(unit.network!.forward, { ...frozen, 'head.delta': zero, ids, mask, letters });
 
     // LlamaForCausalLM's logits at the last real token, columns of the letters.
     const lm = linear(referenceHidden(CONFIG, weights, ids, mask), B, weights['lm_head.weight']!);
-    const want = Float64Array.from({ length: B * LETTERS.length }, (_, i) => lm[Math.floor(i / LETTERS.length) * CONFIG.vocab_size + LETTERS[i % LETTERS.length]!]!);
+    const want = Float64Array.from({ length: B * c }, (_, i) => lm[Math.floor(i / c) * CONFIG.vocab_size + letterOf(Math.floor(i / c), i % c)]!);
     const err = relError(got, want);
     console.log(`Llama letter logits vs TS reference: rel err ${err.toExponential(2)}`);
     expect(err).toBeLessThan(1e-5);
@@ -223,7 +226,7 @@ describe('Llama in swaglet (examples/llama.swag)', () => {
     expect(unit.network!.theta.entries.map((e) => e.path).at(-1)).toBe('head.delta');
     const frozen = await loadFrozen(unit, file, renameTable('examples/llama.hf.json'));
     const { ids, mask } = batch(3);
-    const feeds: Record<string, Feed> = { ...frozen, ids, mask, letters: Int32Array.from(LETTERS), labels: Int32Array.from([0, 3, 1]), seed: Int32Array.from([17]) };
+    const feeds: Record<string, Feed> = { ...frozen, ids, mask, letters: Int32Array.from({ length: B * LETTERS.length }, (_, i) => LETTERS[i % LETTERS.length]!), labels: Int32Array.from([0, 3, 1]), seed: Int32Array.from([17]) };
     // Nonzero adapters (B starts at zero) so the low-rank path is exercised.
     for (const t of unit.network!.tensors.filter((t) => t.role === 'param')) {
       feeds[t.path] = Float64Array.from(randomTensor([...t.shape], t.path.length * 13, 0.2).data);
