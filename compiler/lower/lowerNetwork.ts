@@ -23,7 +23,9 @@ import { hasPenalties, lowerPenalties } from './penalty.ts';
 import { fillSpans, irSpan } from './spans.ts';
 
 /** Inputs the lowering adds itself: the dropout seed and the losses' data. */
-const RESERVED = ['seed', 'labels', 'target', 'cotangent', 'train_size'];
+const RESERVED = ['seed', 'labels', 'target', 'cotangent'];
+/** The training set size, an input of training graphs with penalties. */
+const TRAIN_SIZE = 'train_size';
 
 export interface BuiltForward {
   builder: GraphBuilder;
@@ -113,8 +115,10 @@ export function lowerNetworkGraphs(plan: NetworkPlan, options: { loss?: LossSpec
   b.output('y', train.y);
   let loss = addLoss(b, train.y, options.loss, span);
   if (train.penalty) {
+    const clash = [...plan.data.map((d) => ({ name: d.name, span: plan.fn.span })), ...plan.tensors.map((t) => ({ name: t.path, span: t.span }))].find((x) => x.name === TRAIN_SIZE);
+    if (clash) throw new LowerError('bad-request', `${clash.name} is the name of the input the lowering adds for the penalties (the training set size); rename it`, clash.span);
     b.span = span;
-    const trainSize = b.input('train_size', [], { span });
+    const trainSize = b.input(TRAIN_SIZE, [], { span });
     loss = b.add(loss, b.div(train.penalty, trainSize));
     b.output('penalty', train.penalty);
   }
