@@ -214,6 +214,8 @@ export async function trainRun(network: Network, features: FeatureTable, labels:
       indices.forEach((i, r) => (labelBatch[r] = labels[i]!));
       const feeds: Record<string, ArrayLike<number> | Tensor> = { ...features.gather(indices, b), labels: labelBatch };
       if (network.unit.compiled.network!.trainingSeed) feeds.seed = [deviceSeed(config.seed, SEED_STREAM.dropout, step)];
+      // Penalties (BLoB's KL) enter the loss divided by the training set size: loss = NLL + KL / N.
+      if (network.unit.compiled.network!.trainingTrainSize) feeds.train_size = [features.count];
       const out = network.unit.backward(feeds);
       const lr = learningRate(step, schedule);
       const grads = Object.fromEntries(network.theta.entries.map((e) => [e.path, out[`grad.${e.path}`]!]));

@@ -187,6 +187,10 @@ export class GraphBuilder {
   abs(x: Value): Value { return this.node('abs', [x]); }
   square(x: Value): Value { return this.node('square', [x]); }
   reciprocal(x: Value): Value { return this.node('reciprocal', [x]); }
+  /** log(1 + eˣ), computed without overflow. */
+  softplus(x: Value): Value { return this.node('softplus', [x]); }
+  /** x, with no gradient flowing back (a stop-gradient). */
+  detach(x: Value): Value { return this.node('detach', [x]); }
 
   add(a: Operand, b: Operand): Value { return this.node('add', [this.lift(a), this.lift(b)]); }
   sub(a: Operand, b: Operand): Value { return this.node('sub', [this.lift(a), this.lift(b)]); }

@@ -191,6 +191,9 @@ const EVALUATORS: { readonly [K in OpName]: Evaluator } = {
   abs: unary(Math.abs),
   square: unary((x) => x * x),
   reciprocal: unary((x) => 1 / x),
+  // log(1 + eˣ) without overflow: max(x, 0) + log1p(e^−|x|).
+  softplus: unary((x) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)))),
+  detach: unary((x) => x),
 
   add: nary((a, b) => a + b),
   sub: nary((a, b) => a - b),

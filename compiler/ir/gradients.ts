@@ -75,6 +75,10 @@ export const GRADIENTS: { readonly [K in OpName]: GradientRule | null } = {
   abs: ({ b, grad, inputs: [x] }) => [b.mul(grad, b.sub(b.gt(x!, 0), b.lt(x!, 0)))],
   square: ({ b, grad, inputs: [x] }) => [b.mul(grad, b.mul(x!, 2))],
   reciprocal: ({ b, grad, output: y }) => [b.neg(b.mul(grad, b.square(y)))],
+  // d/dx log(1 + eˣ) = σ(x)
+  softplus: ({ b, grad, inputs: [x] }) => [b.mul(grad, b.sigmoid(x!))],
+  // A stop-gradient: nothing flows back through it.
+  detach: null,
 
   add: ({ grad, needs }) => [needs[0] ? grad : undefined, needs[1] ? grad : undefined],
   sub: ({ b, grad, needs }) => [needs[0] ? grad : undefined, needs[1] ? b.neg(grad) : undefined],

@@ -10,6 +10,8 @@
  *   canonicalises, `verifyGraph` insists, so structurally equal nodes hash equal.
  * - Every extent is a positive integer: no zero-size tensors reach the GPU.
  * - `max`/`min` are elementwise; the reduction is `reduceMax`.
+ * - `detach(x)` is x with no gradient (a stop-gradient): `differentiate` sends nothing through it,
+ *   and constant folding replaces it by its operand, so no kernel ever sees it.
  * - `randomNormal(seed) {shape, stream}` draws standard normals from an i32 scalar seed: an
  *   elementwise op of its seed (so it fuses like dropout's mask) that has no gradient.
  */
@@ -24,7 +26,9 @@ export type OpName =
   | 'input' | 'constant' | 'literal' | 'iota'
   // elementwise unary
   | 'neg' | 'exp' | 'log' | 'sqrt' | 'rsqrt' | 'tanh' | 'relu' | 'gelu' | 'sigmoid'
-  | 'sin' | 'cos' | 'abs' | 'square' | 'reciprocal'
+  | 'sin' | 'cos' | 'abs' | 'square' | 'reciprocal' | 'softplus'
+  // the identity whose gradient is zero (a stop-gradient; constant folding removes it after autodiff)
+  | 'detach'
   // elementwise binary and comparisons
   | 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'pow' | 'mod'
   | 'gt' | 'ge' | 'lt' | 'le' | 'eq'
@@ -357,6 +361,8 @@ export const OPS: { readonly [K in OpName]: OpSpec } = {
   abs: unary('abs'),
   square: unary('square'),
   reciprocal: unary('reciprocal'),
+  softplus: unary('softplus'),
+  detach: unary('detach'),
 
   add: binary('add', true),
   sub: binary('sub'),

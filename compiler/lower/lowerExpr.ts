@@ -30,6 +30,12 @@ export interface ExprScope {
   call(e: CallExpr, args: Value[]): Value;
   /** `dropout(x, p)` with a constant rate: the identity at inference, a dropout node in training. */
   dropout(x: Value, p: number, e: TypedExpr): Value;
+  /**
+   * `normal([r, in])`: standard normal noise of this shape, drawn as this graph wants it (a fresh
+   * Philox draw per step in training, its mean 0 at inference). Absent where the checker allows
+   * no noise.
+   */
+  noise?(shape: number[], e: TypedExpr): Value;
 }
 
 /** What each front-end op becomes in the IR (documentation; `OP_RULES` is the implementation). */
@@ -53,6 +59,9 @@ export const OP_MAPPING: Readonly<Record<string, string>> = {
   cos: 'cos',
   abs: 'abs',
   sqr: 'square',
+  softplus: 'softplus',
+  detach: 'detach (no gradient; constant folding drops it after autodiff, so no kernel sees it)',
+  normal: 'randomNormal(seed) {shape, stream} in training graphs (and forward with forwardDropout), the stream shared with dropout sites; a zero constant (its mean) at inference',
   pow: 'pow',
   max: 'max (two tensors); reduceMax {axes} (with an axis)',
   min: 'min (two tensors); neg(reduceMax(neg x)) (with an axis)',
@@ -109,7 +118,7 @@ function keepDims(e: OpExpr): boolean {
   return e.attrs.keepdims === true;
 }
 
-const unary = (op: 'neg' | 'sqrt' | 'rsqrt' | 'exp' | 'log' | 'tanh' | 'relu' | 'gelu' | 'sigmoid' | 'sin' | 'cos' | 'abs' | 'square'): OpRule => (l) => l.b.node(op, [l.f32(0)]);
+const unary = (op: 'neg' | 'sqrt' | 'rsqrt' | 'exp' | 'log' | 'tanh' | 'relu' | 'gelu' | 'sigmoid' | 'sin' | 'cos' | 'abs' | 'square' | 'softplus' | 'detach'): OpRule => (l) => l.b.node(op, [l.f32(0)]);
 
 const binary = (op: 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'pow'): OpRule => (l) => l.b.node(op, [l.f32(0), l.f32(1)]);
 
@@ -182,6 +191,13 @@ export const OP_RULES: Readonly<Record<string, OpRule>> = {
   cos: unary('cos'),
   abs: unary('abs'),
   sqr: unary('square'),
+  softplus: unary('softplus'),
+  detach: unary('detach'),
+  normal: (l) => {
+    const shape = l.scope.env.shape(l.e.attrs.shape as Dim[], 'the shape of normal', l.e.span);
+    if (!l.scope.noise) throw new LowerError('internal', 'noise outside a forward pass', l.e.span);
+    return l.scope.noise(shape, l.e);
+  },
   max: (l) => (l.e.args.length === 2 ? binary('max')(l) : lowerReduceMax(l, false)),
   min: (l) => (l.e.args.length === 2 ? binary('min')(l) : lowerReduceMax(l, true)),
   matmul: lowerMatmul,

@@ -25,6 +25,8 @@ export interface NetworkContext {
   readonly instances: ReadonlyMap<string, OwnerScope>;
   /** `dropout(x, p)` as this graph wants it (identity at inference). */
   dropout(x: Value, p: number, at: SourceSpan): Value;
+  /** `normal(shape)` as this graph wants it (a Philox draw while training, zeros at inference). */
+  noise(shape: number[], at: SourceSpan): Value;
   /** Nesting depth of calls, a guard against runaway recursion. */
   depth: number;
 }
@@ -100,6 +102,10 @@ export class Frame implements ExprScope {
 
   dropout(x: Value, p: number, e: TypedExpr): Value {
     return this.ctx.dropout(x, p, e.span);
+  }
+
+  noise(shape: number[], e: TypedExpr): Value {
+    return this.ctx.noise(shape, e.span);
   }
 }
 

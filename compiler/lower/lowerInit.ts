@@ -41,6 +41,9 @@ export function lowerInitExpr(plan: NetworkPlan, t: TensorPlan): InitGraph {
       return v;
     },
     dropout: (x) => x,
+    noise: (_shape, at) => {
+      throw new LowerError('internal', `noise in the initializer of ${t.path}`, at);
+    },
   };
   const frame = new Frame(ctx, t.owner, t.owner.env, new Map());
   let v = lowerExpr(t.init.expr, frame);

@@ -6,7 +6,12 @@
  *   unless the request asks for it at inference (MC dropout), which adds the `seed` input.
  * - `training`: the same forward with dropout active (an i32 scalar input `seed` when any dropout
  *   has p > 0; one `stream` per dropout site), the loss (`loss`, with its `labels` / `target` /
- *   `cotangent` input) and, from `differentiate`, `grad.<path>` for every param.
+ *   `cotangent` input) and, from `differentiate`, `grad.<path>` for every param. With penalties
+ *   (penalty.ts), `loss` is the data loss + their sum / `train_size` (an f32 scalar input: the
+ *   training set size N), and their sum is the output `penalty`.
+ * - Noise (`normal([r, in])` in a forward pass) is a Philox draw wherever dropout is active (the
+ *   training graph, or `forward` with `forwardDropout`: Monte Carlo over the noise), from the same
+ *   `seed` input and the same stream counter as the dropout sites; elsewhere its mean, 0.
  */
 import { GraphBuilder, differentiate, type Graph, type Value } from '../ir/index.ts';
 import type { Span as SourceSpan } from '../syntax/span.ts';
@@ -14,20 +19,25 @@ import { LowerError } from './errors.ts';
 import { callFn, type NetworkContext } from './lowerFn.ts';
 import { type LossInput, type LossSpec, addLoss, lossInput } from './loss.ts';
 import type { NetworkPlan } from './plan.ts';
+import { hasPenalties, lowerPenalties } from './penalty.ts';
 import { fillSpans, irSpan } from './spans.ts';
 
 /** Inputs the lowering adds itself: the dropout seed and the losses' data. */
 const RESERVED = ['seed', 'labels', 'target', 'cotangent'];
+/** The training set size, an input of training graphs with penalties. */
+const TRAIN_SIZE = 'train_size';
 
 export interface BuiltForward {
   builder: GraphBuilder;
   y: Value;
-  /** True when the graph has the `seed` input (some dropout with p > 0, active). */
+  /** True when the graph has the `seed` input (some dropout with p > 0 or some noise, active). */
   seed: boolean;
+  /** The sum of the adapters' penalties, when asked for and there are some. */
+  penalty?: Value;
 }
 
 /** Builds the entry fn over the plan's inputs; the caller adds outputs. */
-export function buildForward(plan: NetworkPlan, options: { dropout: boolean }): BuiltForward {
+export function buildForward(plan: NetworkPlan, options: { dropout: boolean; penalties?: boolean }): BuiltForward {
   const b = new GraphBuilder();
   for (const name of [...plan.data.map((d) => d.name), ...plan.tensors.map((t) => t.path)]) {
     if (RESERVED.includes(name)) {
@@ -63,9 +73,18 @@ export function buildForward(plan: NetworkPlan, options: { dropout: boolean }): 
       b.span = span;
       return b.dropout(x, seed, { p, stream: ++stream });
     },
+    noise(shape: number[], at: SourceSpan): Value {
+      const span = irSpan(at);
+      b.span = span;
+      if (!options.dropout) return b.zeros(shape);
+      seed ??= b.input('seed', [], { dtype: 'i32', span });
+      b.span = span;
+      return b.randomNormal(seed, shape, { stream: ++stream });
+    },
   };
   const y = callFn(ctx, plan.root, plan.fn, plan.fnEnv, data, plan.fn.span);
-  return { builder: b, y, seed: seed !== undefined };
+  const penalty = options.penalties ? lowerPenalties(ctx, plan) : undefined;
+  return { builder: b, y, seed: seed !== undefined, ...(penalty ? { penalty } : {}) };
 }
 
 /** The graphs of a network and what a caller needs to feed them. */
@@ -76,8 +95,10 @@ export interface NetworkGraphs {
   forwardSeed: boolean;
   /** Forward with dropout, `loss`, and `grad.<path>` per param. Absent with loss 'none'. */
   training?: Graph;
-  /** True when `training` has the `seed` input (some dropout with p > 0). */
+  /** True when `training` has the `seed` input (some dropout with p > 0, or noise). */
   trainingSeed: boolean;
+  /** True when `training` has the f32 scalar input `train_size` (some adapter has a penalty): feed the training set size N. */
+  trainingTrainSize: boolean;
   loss?: LossSpec;
   /** The loss's data input (`labels` i32, `target` or `cotangent` f32). */
   lossInput?: LossInput;
@@ -86,14 +107,30 @@ export interface NetworkGraphs {
 export function lowerNetworkGraphs(plan: NetworkPlan, options: { loss?: LossSpec; forwardDropout?: boolean }): NetworkGraphs {
   const fwd = buildForward(plan, { dropout: options.forwardDropout === true });
   fwd.builder.output('y', fwd.y);
-  const out: NetworkGraphs = { forward: fwd.builder.build(), forwardSeed: fwd.seed, trainingSeed: false };
+  const out: NetworkGraphs = { forward: fwd.builder.build(), forwardSeed: fwd.seed, trainingSeed: false, trainingTrainSize: false };
   if (!options.loss) return out;
-  const train = buildForward(plan, { dropout: true });
+  const train = buildForward(plan, { dropout: true, penalties: hasPenalties(plan) });
   const b = train.builder;
   const span = irSpan(plan.span);
   b.output('y', train.y);
-  b.output('loss', addLoss(b, train.y, options.loss, span));
+  let loss = addLoss(b, train.y, options.loss, span);
+  if (train.penalty) {
+    const clash = [...plan.data.map((d) => ({ name: d.name, span: plan.fn.span })), ...plan.tensors.map((t) => ({ name: t.path, span: t.span }))].find((x) => x.name === TRAIN_SIZE);
+    if (clash) throw new LowerError('bad-request', `${clash.name} is the name of the input the lowering adds for the penalties (the training set size); rename it`, clash.span);
+    b.span = span;
+    const trainSize = b.input(TRAIN_SIZE, [], { span });
+    loss = b.add(loss, b.div(train.penalty, trainSize));
+    b.output('penalty', train.penalty);
+  }
+  b.output('loss', loss);
   const wrt = plan.tensors.filter((t) => t.role === 'param').map((t) => t.path);
   const training = fillSpans(differentiate(b.build(), { loss: 'loss', wrt }), span);
-  return { ...out, training, trainingSeed: train.seed, loss: options.loss, lossInput: lossInput(options.loss, train.y.shape) };
+  return {
+    ...out,
+    training,
+    trainingSeed: train.seed,
+    trainingTrainSize: train.penalty !== undefined,
+    loss: options.loss,
+    lossInput: lossInput(options.loss, train.y.shape),
+  };
 }

@@ -9,7 +9,7 @@
  * 3. Identities that hold for every input, NaN and ±Inf included:
  *    x+0, 0+x, x−0, x·1, 1·x, x/1, x^1 → x;  0−x, x·(−1) → −x;  −(−x) → x;
  *    x^2 → x², x^0.5 → √x, x^−1 → 1/x (also safer on the GPU: WGSL `pow` is undefined for x < 0);
- *    dropout with p = 0, reshape/broadcastTo to the same shape, identity transposes, full slices,
+ *    dropout with p = 0, detach (a stop-gradient: the identity after autodiff), reshape/broadcastTo to the same shape, identity transposes, full slices,
  *    one-operand concats, reductions over no axes → their operand (reshaped where needed);
  *    reshape∘reshape → one reshape; transpose∘transpose → one transpose;
  *    select with a constant condition → the chosen branch.
@@ -121,6 +121,9 @@ export function foldConstants(g: Graph, options: ConstantFoldOptions = {}): Grap
       case 'dropout':
         if (node.attrs.p === 0) return x;
         break;
+      // A stop-gradient is the identity once gradients are taken (simplify runs after autodiff).
+      case 'detach':
+        return x;
       case 'reshape':
         if (shapesEqual(x.shape, node.shape)) return x;
         if (src[0]!.op === 'reshape') {

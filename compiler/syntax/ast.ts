@@ -180,6 +180,14 @@ export interface DimMember {
   span: Span;
 }
 
+/** `penalty kl = expr`: a scalar over the adapter's tensors, added to the training loss divided by the data set size. */
+export interface PenaltyMember {
+  kind: 'penalty';
+  name: Ident;
+  value: Expr;
+  span: Span;
+}
+
 /** A fn parameter: `x: [n, in]`, `mask: f32[b, t]`. New dim names in its shape bind here. */
 export interface FnParam {
   name: Ident;
@@ -214,7 +222,7 @@ export interface FnMember {
   span: Span;
 }
 
-export type Member = ParamMember | FrozenMember | LinearMember | BlockInstanceMember | DimMember | FnMember;
+export type Member = ParamMember | FrozenMember | LinearMember | BlockInstanceMember | DimMember | FnMember | PenaltyMember;
 
 /** `import "lora.swag"`: makes the declarations of another file (relative path) visible. */
 export interface ImportDecl {

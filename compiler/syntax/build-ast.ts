@@ -188,7 +188,7 @@ export class AstBuilder {
 
   private body(n: CstNode | undefined): A.Member[] {
     const members: A.Member[] = [];
-    for (const m of ordered(n, ['paramMember', 'frozenMember', 'linearMember', 'instanceMember', 'dimMember', 'fnMember', 'strayMember'])) {
+    for (const m of ordered(n, ['paramMember', 'frozenMember', 'linearMember', 'instanceMember', 'dimMember', 'fnMember', 'penaltyMember', 'strayMember'])) {
       switch (m.name) {
         case 'paramMember':
         case 'frozenMember': {
@@ -224,6 +224,9 @@ export class AstBuilder {
           break;
         case 'fnMember':
           members.push(this.fnMember(m));
+          break;
+        case 'penaltyMember':
+          members.push({ kind: 'penalty', name: this.ident(token(m, 'name')), value: this.expr(node(m, 'expr')), span: this.span(m) });
           break;
         default:
           this.stray(m, 'a member (param, frozen, linear, block, dim or fn)', MEMBER_KEYWORDS);

@@ -138,6 +138,9 @@ function printMember(p: Printer, m: A.Member, indent: string): void {
     case 'dim':
       for (const l of assignLines(indent, `dim ${m.name.name} = `, m.value)) p.line(l);
       return;
+    case 'penalty':
+      for (const l of assignLines(indent, `penalty ${m.name.name} = `, m.value)) p.line(l);
+      return;
     case 'fn': {
       const ps = m.params.map((x) => `${x.name.name}: ${printType(x.type)}`).join(', ');
       p.line(`${indent}fn ${m.name.name}(${ps})${m.returns ? ` -> ${printType(m.returns)}` : ''} {`);

@@ -120,6 +120,7 @@ export class SwagletParser extends CstParser {
         { ALT: () => this.SUBRULE(this.instanceMember) },
         { ALT: () => this.SUBRULE(this.dimMember) },
         { ALT: () => this.SUBRULE(this.fnMember) },
+        { ALT: () => this.SUBRULE(this.penaltyMember) },
         { ALT: () => this.SUBRULE(this.strayMember) },
       ]),
     );
@@ -221,6 +222,13 @@ export class SwagletParser extends CstParser {
 
   public dimMember = this.RULE('dimMember', () => {
     this.CONSUME(T.Dim);
+    this.CONSUME(T.Identifier, { LABEL: 'name' });
+    this.CONSUME(T.Equals);
+    this.SUBRULE(this.expr);
+  });
+
+  public penaltyMember = this.RULE('penaltyMember', () => {
+    this.CONSUME(T.Penalty);
     this.CONSUME(T.Identifier, { LABEL: 'name' });
     this.CONSUME(T.Equals);
     this.SUBRULE(this.expr);

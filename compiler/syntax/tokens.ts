@@ -18,7 +18,7 @@ export const NotStmtStart = createToken({ name: 'NotStmtStart', pattern: Lexer.N
 export const NotSectionStart = createToken({ name: 'NotSectionStart', pattern: Lexer.NA });
 
 const declKeywords = ['adapter', 'block', 'model', 'posterior', 'finetune', 'import'] as const;
-const memberKeywords = ['param', 'frozen', 'linear', 'block', 'dim', 'fn'] as const;
+const memberKeywords = ['param', 'frozen', 'linear', 'block', 'dim', 'fn', 'penalty'] as const;
 const stmtKeywords = ['let', 'return'] as const;
 const sectionKeywords = ['stat', 'sample', 'adapt', 'posterior'] as const;
 const otherKeywords = ['on', 'over', 'with', 'f32', 'i32', 'true', 'false'] as const;
@@ -60,6 +60,7 @@ export const Frozen = Keywords.frozen!;
 export const Linear = Keywords.linear!;
 export const Dim = Keywords.dim!;
 export const Fn = Keywords.fn!;
+export const Penalty = Keywords.penalty!;
 export const Let = Keywords.let!;
 export const Return = Keywords.return!;
 export const Stat = Keywords.stat!;

@@ -227,6 +227,17 @@ const list: Builtin[] = [
   unary('cos', 'Cosine.'),
   unary('abs', 'Absolute value.'),
   unary('sqr', 'x * x.'),
+  unary('softplus', 'log(1 + e^x), computed without overflow (a positive scale from an unconstrained parameter).'),
+  {
+    name: 'detach',
+    kind: 'op',
+    group: 'elementwise',
+    signatures: [[X]],
+    usage: 'detach(x)',
+    rule: '[...] → [...]',
+    summary: 'x itself, but no gradient flows back through it (a stop-gradient: PEFT’s DoRA detaches its column norm).',
+    infer: (c) => (needF32(c, 'x') ? tensor('f32', c.tensor('x').shape) : undefined),
+  },
   {
     name: 'pow',
     kind: 'op',
@@ -572,6 +583,32 @@ const list: Builtin[] = [
 
 /** Every builtin, by name. */
 export const BUILTINS: ReadonlyMap<string, Builtin> = new Map(list.map((b) => [b.name, b]));
+
+/**
+ * Ops that share their name with an initializer and are told apart by where they are written:
+ * `normal(std: 0.02)` as the whole initializer of a tensor is the initializer, `normal([r, in])`
+ * inside an expression is noise drawn afresh at every training step. Only a forward pass may
+ * draw noise (the checker says so anywhere else).
+ */
+export const EXPRESSION_FORMS: ReadonlyMap<string, Builtin> = new Map([
+  [
+    'normal',
+    {
+      name: 'normal',
+      kind: 'op',
+      group: 'random',
+      signatures: [[{ name: 'shape', kind: 'shape' }]],
+      usage: 'normal([a, b, ...])',
+      rule: '→ [a, b, ...]',
+      summary:
+        'Standard normal noise, drawn afresh per training step from the run’s seed and step (Philox, as dropout): the reparameterization trick, e.g. M + softplus(G) * normal([r, in]). Only in a forward pass.',
+      infer: (c) => {
+        c.attrs.shape = c.shape('shape');
+        return tensor('f32', c.shape('shape'));
+      },
+    },
+  ],
+]);
 
 /** The operators, as they appear in typed ops and the ops table. */
 export const OPERATORS: readonly { op: string; syntax: string; rule: string }[] = [

@@ -9,7 +9,7 @@ import type { BodyInfo, CheckContext } from './context.ts';
 import { dimEquals, dimSym, dimSymbol } from './dim.ts';
 import { sameType, showType, tensor } from './tensor-type.ts';
 import { type DimScope, toDim } from './to-dim.ts';
-import type { TypedAdapter, TypedDeclParam, TypedDerivedDim, TypedFn, TypedTensor } from './typed-program.ts';
+import type { TypedAdapter, TypedDeclParam, TypedDerivedDim, TypedFn, TypedPenalty, TypedTensor } from './typed-program.ts';
 
 /** What every body's checking produces before its kind decides the typed declaration. */
 export interface BodyParts {
@@ -17,6 +17,8 @@ export interface BodyParts {
   derived: TypedDerivedDim[];
   tensors: TypedTensor[];
   fns: TypedFn[];
+  /** Adapters only. */
+  penalties?: TypedPenalty[];
 }
 
 /** Binds the sizes the target weight names (`W: [out, in]`), after the parameters. */
@@ -70,6 +72,7 @@ export function typedAdapter(info: BodyInfo, decl: A.AdapterDecl, parts: BodyPar
     kind: 'adapter',
     name: decl.name.name,
     ...parts,
+    penalties: parts.penalties ?? [],
     target: { name: decl.target.weight.name, out: target?.out ?? dimSym('out'), in: target?.in ?? dimSym('in') },
     span: decl.span,
   };

@@ -16,6 +16,7 @@ import type {
   TypedDeclParam,
   TypedDerivedDim,
   TypedFn,
+  TypedPenalty,
   TypedStmt,
   TypedTensor,
 } from './typed-program.ts';
@@ -45,7 +46,7 @@ export function tensorTypeOf(t: A.TypeExpr, scope: DimScope, ctx: CheckContext, 
 export { sameType };
 
 function memberName(m: A.Member): { name: string; span: Span } {
-  return m.kind === 'dim' || m.kind === 'fn' ? { name: m.name.name, span: m.name.span } : { name: m.path.text, span: m.path.span };
+  return m.kind === 'dim' || m.kind === 'fn' || m.kind === 'penalty' ? { name: m.name.name, span: m.name.span } : { name: m.path.text, span: m.path.span };
 }
 
 /** Limits on how deeply block instances and fn calls may chain while checking (the checker recurses). */
@@ -64,6 +65,7 @@ interface BodyBuild {
   dimScope: DimScope;
   tensors: TypedTensor[];
   fns: TypedFn[];
+  penalties: TypedPenalty[];
 }
 
 export class BodyChecker implements FnHost {
@@ -96,6 +98,7 @@ export class BodyChecker implements FnHost {
     ['members', (b) => this.members(b)],
     ['initializers', (b) => this.initializers(b)],
     ['fns', (b) => this.fns(b)],
+    ['penalties', (b) => this.penalties(b)],
     ['typedDeclaration', (b) => this.typedDeclaration(b)],
   ];
 
@@ -112,7 +115,7 @@ export class BodyChecker implements FnHost {
       seen.set(name, span);
       return true;
     };
-    const b: BodyBuild = { info, decl: info.decl, claim, params: [], divisors: [], dimScope: mapScope(info.dims, () => undefined), tensors: [], fns: [] };
+    const b: BodyBuild = { info, decl: info.decl, claim, params: [], divisors: [], dimScope: mapScope(info.dims, () => undefined), tensors: [], fns: [], penalties: [] };
     for (const [, phase] of this.buildPhases) phase(b);
   }
 
@@ -145,10 +148,14 @@ export class BodyChecker implements FnHost {
     });
   }
 
-  /** Members: tensors, linears, instances, fns. */
+  /** Members: tensors, linears, instances, fns (penalties only claim their name here). */
   private members(b: BodyBuild): void {
     for (const m of b.decl.members) {
       if (m.kind === 'dim') continue;
+      if (m.kind === 'penalty') {
+        b.claim(m.name.name, m.name.span);
+        continue;
+      }
       const { name, span } = memberName(m);
       if (!b.claim(name, span)) continue;
       const member = this.member(b.info, m, b.dimScope);
@@ -181,9 +188,37 @@ export class BodyChecker implements FnHost {
     }
   }
 
+  /**
+   * Penalties (`penalty kl = ...`): scalars over the adapter's tensors, scalars and sizes, added to
+   * the training loss divided by the data set size. Only adapters have them; no noise in them.
+   */
+  private penalties(b: BodyBuild): void {
+    const ctx = this.ctx;
+    for (const m of b.decl.members) {
+      if (m.kind !== 'penalty') continue;
+      if (b.decl.kind !== 'adapter') {
+        ctx.error(`a penalty belongs in an adapter (it is added to the loss once per adapted layer), not in a ${b.decl.kind}`, m.span);
+        continue;
+      }
+      const scope: ExprScope = { ctx, body: b.info, host: this, values: new Map(), dims: b.dimScope, scalars: b.info.scalars, noise: `penalty ${m.name.name}` };
+      const typed = new ExprChecker(scope).check(m.value);
+      if (!typed) continue;
+      if (typed.type.shape.length !== 0 || (typed.type.elem !== 'f32' && !typed.type.weak)) {
+        ctx.error(
+          `penalty ${m.name.name} must be an f32 scalar (it is added to the loss), but ${exprSnippet(m.value, 30)} is ${showType(typed.type)}` +
+            (typed.type.shape.length ? '; reduce it with sum(...) or mean(...)' : ''),
+          m.value.span,
+        );
+        continue;
+      }
+      b.penalties.push({ name: m.name.name, value: typed, span: m.span });
+    }
+  }
+
   /** The typed declaration: an adapter's (check-adapter.ts) or a block's or model's (check-block.ts). */
   private typedDeclaration(b: BodyBuild): void {
     const parts: BodyParts = { params: b.params, derived: b.divisors, tensors: b.tensors, fns: b.fns };
+    if (b.decl.kind === 'adapter') parts.penalties = b.penalties;
     if (b.decl.kind === 'adapter') {
       checkAdapterForward(this.ctx, b.info);
       b.info.typed = typedAdapter(b.info, b.decl, parts);
@@ -217,6 +252,7 @@ export class BodyChecker implements FnHost {
       case 'fn':
         return { kind: 'fn', ast: m, state: 'new' };
       case 'dim':
+      case 'penalty':
         return undefined;
     }
   }
@@ -271,7 +307,7 @@ export class BodyChecker implements FnHost {
       }
       return { kind: 'load' };
     }
-    const scope: ExprScope = { ctx, body: info, values: new Map(), dims, scalars: info.scalars, visibleMembers: visible };
+    const scope: ExprScope = { ctx, body: info, values: new Map(), dims, scalars: info.scalars, visibleMembers: visible, noise: `the initializer of ${m.path.text}` };
     const checker = new ExprChecker(scope);
     const named = e.kind === 'name' && e.path.segments.length === 1 ? BUILTINS.get(e.path.text) : undefined;
     const called = e.kind === 'call' && e.callee.segments.length === 1 ? BUILTINS.get(e.callee.text) : undefined;
@@ -385,7 +421,8 @@ export class BodyChecker implements FnHost {
       values.set(p.name.name, { type, ref: { kind: 'input', name: p.name.name } });
     }
     const declared = ast.returns ? tensorTypeOf(ast.returns, dims, ctx, `the result of ${ast.name.name}`) : undefined;
-    const scope: ExprScope = { ctx, body, host: this, values, dims, scalars: body.scalars, poisoned };
+    const noise = ast.name.name === 'forward' ? true : `fn ${ast.name.name} of ${body.decl.kind} ${body.decl.name.name}`;
+    const scope: ExprScope = { ctx, body, host: this, values, dims, scalars: body.scalars, poisoned, noise };
     const checker = new ExprChecker(scope);
     const stmts: TypedStmt[] = [];
     let returned: TensorType | undefined;

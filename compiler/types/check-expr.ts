@@ -2,7 +2,7 @@ import type * as A from '../syntax/ast.ts';
 import { didYouMean } from '../syntax/did-you-mean.ts';
 import { exprSnippet, printArg, printExpr } from '../syntax/print-expr.ts';
 import type { Span } from '../syntax/span.ts';
-import { type ArgKind, BUILTINS, type Builtin, type BoundCall, type OpParam } from './builtins.ts';
+import { type ArgKind, BUILTINS, type Builtin, type BoundCall, EXPRESSION_FORMS, type OpParam } from './builtins.ts';
 import { constValue } from './const-eval.ts';
 import type { BodyInfo, CheckContext, FnSig, ScalarInfo } from './context.ts';
 import { type Dim, dimEquals, dimSymbol, dimSymbols, substitute } from './dim.ts';
@@ -39,6 +39,12 @@ export interface ExprScope {
   /** Names that exist but may not be used here, with the reason (theta in a sample rule). */
   forbidden?: Map<string, string>;
   onDivisor?: (d: Dim) => void;
+  /**
+   * Whether noise (`normal([r, in])`) may be drawn here: `true` in a forward pass (fn forward of
+   * an adapter, block or model); otherwise what this place is, for the message ("fn helper of
+   * adapter X", "an initializer", "penalty kl"). Absent: not allowed, place unnamed.
+   */
+  noise?: true | string;
 }
 
 type Typed = TypedExpr | undefined;
@@ -271,6 +277,8 @@ export class ExprChecker {
     }
     const builtin = e.callee.segments.length === 1 ? BUILTINS.get(text) : undefined;
     if (builtin?.kind === 'op') return this.builtinCall(e, builtin);
+    const form = e.callee.segments.length === 1 ? EXPRESSION_FORMS.get(text) : undefined;
+    if (form) return this.noiseCall(e, form);
     if (builtin?.kind === 'init') return this.err(`${text} is an initializer: it can only be the whole value of a param or frozen declaration`, e.span);
     if (builtin?.kind === 'stat') return this.err(`${text} is a statistic: it can only be the whole value of a stat in a posterior`, e.span);
     const candidates = [...[...BUILTINS.values()].filter((b) => b.kind === 'op').map((b) => b.name)];
@@ -471,6 +479,19 @@ export class ExprChecker {
     }
     if (hits.length > 1) return this.err(`${source}: ${name} is axis ${hits.join(' and ')} of ${showShape(shape)}; name the axis by index instead`, value.span);
     return hits[0];
+  }
+
+  /** `normal([r, in])`: noise, only in a forward pass. */
+  private noiseCall(e: A.CallExpr, b: Builtin): Typed {
+    const where = this.scope.noise;
+    if (where !== true) {
+      return this.err(
+        `${exprSnippet(e, 30)} draws noise at every training step, so it may only appear in a forward pass (fn forward of an adapter, block or model)${where ? `, not in ${where}` : ''}` +
+          '; to initialize a tensor with normal draws, make normal(mean: …, std: …) its whole initializer',
+        e.span,
+      );
+    }
+    return this.builtinCall(e, b);
   }
 
   private builtinCall(e: A.CallExpr, b: Builtin): Typed {

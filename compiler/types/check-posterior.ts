@@ -50,7 +50,7 @@ export function checkPosterior(ctx: CheckContext, decl: A.PosteriorDecl): TypedP
     if (m.kind !== 'stat') continue;
     if (!claim(m.name.name, m.name.span)) continue;
     const values = new Map<string, ValueBinding>([[THETA, { type: theta, ref: { kind: 'theta' } }], ...statValues]);
-    const scope: ExprScope = { ctx, values, dims: dimScope, scalars: params.scalars, poisoned };
+    const scope: ExprScope = { ctx, values, dims: dimScope, scalars: params.scalars, poisoned, noise: `stat ${m.name.name} of posterior ${decl.name.name}` };
     const checker = new ExprChecker(scope);
     const stat = checkStat(ctx, checker, m, dimScope);
     if (!stat) {
@@ -89,7 +89,7 @@ export function checkPosterior(ctx: CheckContext, decl: A.PosteriorDecl): TypedP
       values.set(z.name.name, { type, ref: { kind: 'noise', name: z.name.name } });
     }
     const forbidden = new Map([[THETA, 'theta is not available in sample: a sample is drawn from the statistics (such as mean), not from the current parameters']]);
-    const scope: ExprScope = { ctx, values, dims: dimScope, scalars: params.scalars, forbidden, poisoned };
+    const scope: ExprScope = { ctx, values, dims: dimScope, scalars: params.scalars, forbidden, poisoned, noise: `the sample rule of posterior ${decl.name.name} (name its draws: sample(z: normal[K]))` };
     const typed = ok ? new ExprChecker(scope).check(rule.value) : undefined;
     if (typed) {
       if (typed.type.elem !== 'f32' || !sameShape(typed.type.shape, theta.shape)) {

@@ -127,8 +127,17 @@ interface TypedBodyDecl {
   span: Span;
 }
 
+/** `penalty kl = ...`: an f32 scalar added to the training loss, divided by the data set size. */
+export interface TypedPenalty {
+  name: string;
+  value: TypedExpr;
+  span: Span;
+}
+
 export interface TypedAdapter extends TypedBodyDecl {
   kind: 'adapter';
+  /** In declaration order; lowered once per layer the adapter is on. */
+  penalties: TypedPenalty[];
   /** The target weight's name and its shape pattern (`W`, `[out, in]`). */
   target: { name: string; out: Dim; in: Dim };
 }

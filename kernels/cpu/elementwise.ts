@@ -24,6 +24,8 @@ export function unaryCpuScalar(op: UnaryOp, x: number, scale = 1, shift = 0): nu
     case 'abs': return Math.abs(x);
     case 'square': return x * x;
     case 'reciprocal': return 1 / x;
+    case 'softplus': return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
+    case 'detach': return x;
     case 'scale': return x * scale;
     case 'affine': return x * scale + shift;
   }

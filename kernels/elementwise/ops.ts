@@ -8,7 +8,7 @@ import { KernelError } from '../../runtime/errors.ts';
 
 export const UNARY_OPS = [
   'neg', 'exp', 'log', 'sqrt', 'rsqrt', 'tanh', 'relu', 'gelu', 'sigmoid',
-  'sin', 'cos', 'abs', 'square', 'reciprocal', 'scale', 'affine',
+  'sin', 'cos', 'abs', 'square', 'reciprocal', 'scale', 'affine', 'softplus', 'detach',
 ] as const;
 export type UnaryOp = (typeof UNARY_OPS)[number];
 
@@ -35,6 +35,9 @@ export function renderUnary(op: UnaryOp, x: string, scalars: readonly string[] =
     case 'abs': return `abs(${x})`;
     case 'square': return `op_square(${x})`;
     case 'reciprocal': return `(1.0 / ${x})`;
+    case 'softplus': return `op_softplus(${x})`;
+    // The identity: a stop-gradient only matters to autodiff.
+    case 'detach': return `(${x})`;
     case 'scale': return `(${x} * ${scalar(op, scalars, 0)})`;
     case 'affine': return `(${x} * ${scalar(op, scalars, 0)} + ${scalar(op, scalars, 1)})`;
   }
@@ -91,6 +94,11 @@ fn op_sigmoid(x: f32) -> f32 {
   op_square: /* wgsl */ `
 fn op_square(x: f32) -> f32 {
   return x * x;
+}`,
+  op_softplus: /* wgsl */ `
+fn op_softplus(x: f32) -> f32 {
+  // log(1 + e^x) = max(x, 0) + log(1 + e^-|x|): exp of a non-positive argument only.
+  return max(x, 0.0) + log(1.0 + exp(-abs(x)));
 }`,
   op_pow: /* wgsl */ `
 // Runtime (not constant) bit patterns: WGSL rejects inf and NaN in constant expressions.

@@ -32,6 +32,7 @@ const SMALL: Record<string, string[]> = {
   'rslora.swag': ['--dim', 'out=6', '--dim', 'in=10', '--dim', 'r=2', '--dim', 'n=4'],
   'vera.swag': ['--dim', 'out=6', '--dim', 'in=10', '--dim', 'r=4', '--dim', 'n=4'],
   'mlp_classifier.swag': ['--dim', 'features=12', '--dim', 'hidden=8', '--dim', 'classes=3', '--dim', 'n=4', '--dim', 'K=3'],
+  'blob.swag': ['--dim', 'features=12', '--dim', 'hidden=8', '--dim', 'classes=3', '--dim', 'n=4'],
   'swag.swag': ['--dim', 'p=20', '--dim', 'K=3'],
   'bert.swag': ['--entry', 'BertSwag2', '--dim', 'vocab=11', '--dim', 'positions=7', '--dim', 'types=11', '--dim', 'd=12', '--dim', 'h=3', '--dim', 'f=10', '--dim', 'classes=3', '--dim', 'b=2', '--dim', 't=5', '--dim', 'K=3'],
   'llama.swag': ['--entry', 'LlamaClassifierSwag2', '--dim', 'vocab=37', '--dim', 'd=24', '--dim', 'h=3', '--dim', 'kv=1', '--dim', 'f=19', '--dim', 'classes=3', '--dim', 'b=2', '--dim', 't=5', '--dim', 'K=3'],

@@ -22,6 +22,7 @@ const SIZES: Record<string, Record<string, number>> = {
   'lora_fa.swag': ADAPTER,
   'vera.swag': ADAPTER,
   'mlp_classifier.swag': { features: 13, hidden: 9, classes: 3, n: 5, K: 3 },
+  'blob.swag': { features: 13, hidden: 9, classes: 3, n: 5 },
   'swag.swag': { p: 19, K: 3 },
   'use_lite_classifier.swag': { vocab: 11, d1: 8, d2: 12, h: 2, f1: 10, f2: 14, b: 2, t: 5, K: 3 },
   'llama.swag': { vocab: 13, d: 12, h: 3, kv: 1, f: 10, classes: 3, choices: 4, b: 2, t: 5, K: 3 },
@@ -43,6 +44,7 @@ function given(g: Graph, seed: number): Record<string, Feed> {
     const node = g.nodes[input.node]!;
     const size = numel(node.shape);
     if (input.name === 'n') out.n = [4]; // snapshots collected so far: the ring buffer has wrapped
+    else if (input.name === 'train_size') out.train_size = [50]; // BLoB's KL / N
     else if (input.name === 'mask') out.mask = Float64Array.from({ length: size }, (_, i) => (i % 5 === 4 ? 0 : 1));
     else if (node.dtype === 'i32') {
       // Labels below 2: every classifier example has at least 2 classes.

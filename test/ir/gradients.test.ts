@@ -52,6 +52,7 @@ const CASES: OpCase[] = [
   unaryCase('relu'),
   unaryCase('gelu', [3, 5], [-3, 3]),
   unaryCase('sigmoid', [3, 5], [-3, 3]),
+  unaryCase('softplus', [3, 5], [-4, 4]),
   unaryCase('sin', [3, 5], [-3, 3]),
   unaryCase('cos', [3, 5], [-3, 3]),
   unaryCase('abs'),
