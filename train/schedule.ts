@@ -82,5 +82,6 @@ export function swaRate(j: number, lr: number, anneal?: SwaAnneal): number {
   if (anneal.epochs === 0) return lr / anneal.divisor;
   const e = Math.floor(j / anneal.stepsPerEpoch);
   const t = Math.min(1, e / anneal.epochs);
-  return lr + (lr / anneal.divisor - lr) * t;
+  // torch's own form, swa_lr·α + lr·(1 − α): exactly the target once the anneal is over.
+  return (lr / anneal.divisor) * t + lr * (1 - t);
 }
