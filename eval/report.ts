@@ -10,6 +10,9 @@ export interface MethodResult {
   method: string;
   split: string;
   metrics: Record<string, number>;
+  /** Over several seeds: `metrics` holds the means, `stderr` their standard errors, `perSeed` each seed's values. */
+  stderr?: Record<string, number>;
+  perSeed?: Record<string, number>[];
   bins?: ReliabilityBin[];
 }
 
@@ -80,7 +83,8 @@ function formatNumber(x: number, digits: number): string {
 /**
  * A markdown document: the title, then for each split (in first-appearance order) a table with one
  * row per method and one column per metric. Column headers carry ↑/↓ for the metric's direction, and
- * the best value of each column (ties included) is bold. A missing metric shows as "—".
+ * the best value of each column (ties included) is bold. A missing metric shows as "—". A result
+ * with standard errors shows `mean ± se`; the best is judged on the means.
  */
 export function renderMarkdown(results: readonly MethodResult[], options: MarkdownOptions): string {
   const digits = options.digits ?? 4;
@@ -108,7 +112,9 @@ export function renderMarkdown(results: readonly MethodResult[], options: Markdo
         const v = r.metrics[m];
         if (v === undefined) return '—';
         const text = formatNumber(v, digits);
-        return Number.isFinite(v) && best.get(m) === text ? `**${text}**` : text;
+        const se = r.stderr?.[m];
+        const shown = se !== undefined && Number.isFinite(se) ? `${text} ± ${formatNumber(se, digits)}` : text;
+        return Number.isFinite(v) && best.get(m) === text ? `**${shown}**` : shown;
       });
       lines.push(`| ${cell(r.method)} | ${cells.join(' | ')} |`);
     }
@@ -138,7 +144,8 @@ function sortedRecord(record: Record<string, number>): Record<string, number | n
 
 /**
  * The results as pretty JSON (2-space indent, trailing newline) with a fixed key order:
- * top level {title, notes, results}; each result {method, split, metrics (keys sorted), bins};
+ * top level {title, notes, results}; each result {method, split, metrics (keys sorted), stderr and
+ * perSeed when given (keys sorted), bins};
  * each bin {lo, hi, count, accuracy, confidence}. Results keep their input order. Non-finite
  * metric values become null.
  */
@@ -151,6 +158,8 @@ export function toJson(results: readonly MethodResult[], options: JsonOptions = 
       method: r.method,
       split: r.split,
       metrics: sortedRecord(r.metrics),
+      ...(r.stderr ? { stderr: sortedRecord(r.stderr) } : {}),
+      ...(r.perSeed ? { perSeed: r.perSeed.map(sortedRecord) } : {}),
       ...(r.bins
         ? {
             bins: r.bins.map((b) => ({

@@ -17,9 +17,9 @@ import { removeStaleTempFiles } from '../io/atomic.ts';
 import { acquireDirectoryLock } from '../io/lock.ts';
 import { type BackendChoice, type Device, openDevice } from '../runtime/index.ts';
 import type { MethodName, TrainedRun } from '../train/methods.ts';
-import { type ExperimentConfig, readConfig } from './config.ts';
+import { type ExperimentConfig, readConfig, seedConfig } from './config.ts';
 import { writePredictions, predictFile, type Prediction } from './predictFile.ts';
-import { type ExperimentEvents, type Prepared, checkTrainingStart, evaluateRuns, experimentDir, loadRuns, prepare, quietEvents, runDir, trainRuns } from './run.ts';
+import { type ExperimentEvents, type Prepared, checkTrainingStart, experimentDir, forEachSeed, loadRuns, predictRuns, prepare, quietEvents, runDir, trainRuns, writeReport } from './run.ts';
 
 export interface ExperimentOptions {
   /** A config file, or a config already read (`readConfig`). */
@@ -65,7 +65,7 @@ async function withExperiment<T>(options: ExperimentOptions, role: string, lockR
   const config = typeof options.config === 'string' ? readConfig(options.config) : options.config;
   const events = eventsOf(options.events);
   const warn = (w: string) => events.log(`warning: ${w}`);
-  const dirs = lockRuns ? lockRuns.map((m) => runDir(config, m)) : [experimentDir(config)];
+  const dirs = lockRuns ? Array.from({ length: config.seeds }, (_, i) => lockRuns.map((m) => runDir(seedConfig(config, i), m))).flat() : [experimentDir(config)];
   const locks = dirs.map((d) => acquireDirectoryLock(d, role, warn));
   try {
     for (const d of dirs) for (const path of removeStaleTempFiles(d, { recursive: true })) events.log(`removed ${path}, left by an interrupted write`);
@@ -87,28 +87,33 @@ async function withExperiment<T>(options: ExperimentOptions, role: string, lockR
   }
 }
 
-/** Trains the experiment's runs (or `only` some); returns them. */
+/** Trains the experiment's runs (or `only` some), seed after seed; returns them (every seed's, in order). */
 export async function train(options: TrainOptions): Promise<TrainedRun[]> {
   const config = typeof options.config === 'string' ? readConfig(options.config) : options.config;
   const only = options.only;
   if (only) for (const m of only) if (!Number.isInteger(m) || m < 0 || m >= config.runs) throw new RangeError(`run ${m} is not one of the experiment's ${config.runs} runs (0..${config.runs - 1})`);
   return withExperiment({ ...options, config }, 'swaglet train', only, async (c, prepared, events) => {
-    checkTrainingStart(c, { resume: options.resume ?? false, fresh: options.fresh ?? false, ...(only ? { only } : {}) }, options.invocation ?? 'swaglet train CONFIG');
-    return trainRuns(prepared, c, events, { resume: options.resume ?? false, ...(only ? { only } : {}) });
+    const start = { resume: options.resume ?? false, fresh: options.fresh ?? false, ...(only ? { only } : {}) };
+    // Every seed is checked before any trains: a refused start refuses them all.
+    for (let i = 0; i < c.seeds; i++) checkTrainingStart(seedConfig(c, i), start, options.invocation ?? 'swaglet train CONFIG');
+    const runs = await forEachSeed(prepared, c, events, (ci, pi) => trainRuns(pi, ci, events, { resume: options.resume ?? false, ...(only ? { only } : {}) }));
+    return runs.flat();
   });
 }
 
 /** Evaluates the finished runs: every method on every split; writes `<out>/<name>.json`, `.md`, SVGs. */
 export async function evaluate(options: ExperimentOptions): Promise<{ json: string; markdown: string; files: string[] }> {
-  return withExperiment(options, 'swaglet eval', undefined, async (c, prepared, events) => evaluateRuns(prepared, await loadRuns(prepared, c, events), c, events));
+  return withExperiment(options, 'swaglet eval', undefined, async (c, prepared, events) =>
+    writeReport(prepared, await forEachSeed(prepared, c, events, async (ci, pi) => predictRuns(pi, await loadRuns(pi, ci, events), ci, events)), c),
+  );
 }
 
 /** Trains, then evaluates (the demo). */
 export async function trainAndEvaluate(options: TrainOptions): Promise<{ json: string; markdown: string; files: string[] }> {
   return withExperiment(options, 'swaglet demo', undefined, async (c, prepared, events) => {
-    checkTrainingStart(c, { resume: options.resume ?? false, fresh: options.fresh ?? false }, options.invocation ?? 'swaglet demo');
-    const runs = await trainRuns(prepared, c, events, { resume: options.resume ?? false });
-    return evaluateRuns(prepared, runs, c, events);
+    for (let i = 0; i < c.seeds; i++) checkTrainingStart(seedConfig(c, i), { resume: options.resume ?? false, fresh: options.fresh ?? false }, options.invocation ?? 'swaglet demo');
+    const seeds = await forEachSeed(prepared, c, events, async (ci, pi) => predictRuns(pi, await trainRuns(pi, ci, events, { resume: options.resume ?? false }), ci, events));
+    return writeReport(prepared, seeds, c);
   });
 }
 

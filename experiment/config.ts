@@ -7,7 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RenameTable } from '../io/rename.ts';
-import type { TrainConfig } from '../train/trainer.ts';
+import { type TrainConfig, collectInterval } from '../train/trainer.ts';
 import { type DataConfig, SPLITS, resolveSource } from './dataSources.ts';
 
 export interface ModelConfig {
@@ -39,9 +39,17 @@ export interface ExperimentConfig {
   name: string;
   model: ModelConfig;
   data: DataConfig;
-  train: TrainConfig & { swag: NonNullable<TrainConfig['swag']> };
+  train: TrainConfig & { swag: Required<NonNullable<TrainConfig['swag']>> };
   /** M: independent runs (deep ensemble and MultiSWAG members). */
   runs: number;
+  /**
+   * Repeats of the whole experiment: seed i draws its own split (`data.seed + i`) and trains its
+   * runs with seeds `train.seed + i·runs + m`; the report gives every metric as mean ± standard
+   * error over them, and compares with MAP per seed.
+   */
+  seeds: number;
+  /** ECE's equal-width confidence bins: one ECE column per count (15 is the `ece` column). */
+  eceBins: number[];
   /** S: posterior draws for SWAG, MultiSWAG (in total) and MC dropout. */
   samples: number;
   /** Checkpoint every this many steps. */
@@ -81,9 +89,11 @@ export const DEMO_CONFIG: ExperimentConfig = {
     beta1: 0.9,
     beta2: 0.999,
     eps: 1e-8,
-    swag: { epochs: 10, lr: 2e-2, collectEvery: 10 },
+    swag: { epochs: 10, lr: 2e-2, collectEvery: 10, collect: 'steps', start: 'last', anneal: { epochs: 0, divisor: 1 } },
   },
   runs: 3,
+  seeds: 1,
+  eceBins: [15, 20],
   samples: 30,
   checkpointEvery: 200,
   out: 'results',
@@ -197,7 +207,7 @@ const PLAIN_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 export function snapshotsCollected(c: ExperimentConfig, trainCount: number): { snapshots: number; steps: number; stepsPerEpoch: number } {
   const stepsPerEpoch = Math.floor(trainCount / c.model.batch);
   const steps = c.train.swag.epochs * stepsPerEpoch;
-  return { snapshots: Math.floor(steps / c.train.swag.collectEvery), steps, stepsPerEpoch };
+  return { snapshots: stepsPerEpoch === 0 ? 0 : Math.floor(steps / collectInterval(c.train.swag, stepsPerEpoch)), steps, stepsPerEpoch };
 }
 
 /** Checks the numbers make sense together. */
@@ -213,6 +223,14 @@ export function validateConfig(c: ExperimentConfig): ExperimentConfig {
   if (!(c.train.epochs === 0 && c.model.init !== null)) positiveInt(c.train.epochs, c.train.epochs === 0 ? 'train.epochs (0 needs model.init, a trained PEFT adapter to collect SWAG around)' : 'train.epochs');
   positiveInt(c.train.swag.epochs, 'train.swag.epochs');
   positiveInt(c.train.swag.collectEvery, 'train.swag.collectEvery');
+  const swag = c.train.swag;
+  if (swag.collect !== 'steps' && swag.collect !== 'epoch') throw new ConfigError(`'train.swag.collect' must be "steps" (every collectEvery steps) or "epoch" (once per epoch), got ${JSON.stringify(swag.collect)}`);
+  if (swag.start !== 'last' && swag.start !== 'best') throw new ConfigError(`'train.swag.start' must be "last" (where MAP ends) or "best" (the MAP epoch of lowest validation loss), got ${JSON.stringify(swag.start)}`);
+  if (!Number.isInteger(swag.anneal.epochs) || swag.anneal.epochs < 0) throw new ConfigError(`'train.swag.anneal.epochs' must be a whole number ≥ 0, got ${swag.anneal.epochs}`);
+  if (!(swag.anneal.divisor >= 1) || !Number.isFinite(swag.anneal.divisor)) throw new ConfigError(`'train.swag.anneal.divisor' must be a number ≥ 1 (the rate anneals to lr / divisor), got ${swag.anneal.divisor}`);
+  positiveInt(c.seeds, 'seeds');
+  if (!Array.isArray(c.eceBins) || c.eceBins.length === 0) throw new ConfigError(`'eceBins' must be a list of bin counts, got ${JSON.stringify(c.eceBins)}`);
+  c.eceBins.forEach((b, i) => positiveInt(b, `eceBins[${i}]`));
   if (!PLAIN_NAME.test(c.name) || c.name.includes('..')) throw new ConfigError(`'name' must be a plain name (letters, digits, '_', '-', '.'; no '/' or '..'): results go to <out>/<name>; got ${JSON.stringify(c.name)}`);
   wholeNumber(c.data.seed, 'data.seed');
   wholeNumber(c.train.seed, 'train.seed');
@@ -238,12 +256,26 @@ export function checkTrainingSize(c: ExperimentConfig, trainCount: number): void
   if (trainCount < c.model.batch) throw new ConfigError(`'data.train' has ${trainCount} examples, fewer than one batch (${c.model.batch})`);
   // Fewer than 2 snapshots is no posterior: zero leaves the all-zero statistics, one has no spread.
   const { snapshots, steps, stepsPerEpoch } = snapshotsCollected(c, trainCount);
+  if (snapshots < 2 && c.train.swag.collect === 'epoch') {
+    throw new ConfigError(`'train.swag.epochs' (${c.train.swag.epochs}) collects ${snapshots} SWAG snapshot${snapshots === 1 ? '' : 's'} with one per epoch; at least 2 are needed: add SWAG epochs`);
+  }
   if (snapshots < 2) {
     throw new ConfigError(
       `'train.swag.collectEvery' (${c.train.swag.collectEvery}) collects ${snapshots} SWAG snapshot${snapshots === 1 ? '' : 's'} in ${steps} steps ` +
         `(${c.train.swag.epochs} epochs × ${stepsPerEpoch} steps); at least 2 are needed: collect more often or add SWAG epochs`,
     );
   }
+}
+
+/**
+ * Seed `i` of an experiment: its own split (`data.seed + i`), its own training seeds
+ * (`train.seed + i·runs + m` for run m), and its runs under `<out>/<name>/seed-<i>/` (seed 0 keeps
+ * `<out>/<name>/`, where a one-seed experiment has always kept them).
+ */
+export function seedConfig(c: ExperimentConfig, i: number): ExperimentConfig {
+  if (!Number.isInteger(i) || i < 0 || i >= c.seeds) throw new RangeError(`seed ${i} is not one of the experiment's ${c.seeds} seeds`);
+  if (i === 0) return c;
+  return { ...c, name: `${c.name}/seed-${i}`, data: { ...c.data, seed: c.data.seed + i }, train: { ...c.train, seed: c.train.seed + i * c.runs } };
 }
 
 /** Where the defaults' relative paths (`model.file`) are resolved: the shipped configs folder. */

@@ -24,13 +24,13 @@ import { availableMethods, predictMethod, type MethodName, type TrainedRun } fro
 import { type Fingerprint, ResumeMismatchError, diffFingerprints } from '../train/fingerprint.ts';
 import { Network, swagReader } from '../train/network.ts';
 import { trainRun, type RunResult } from '../train/trainer.ts';
-import { ConfigError, type ExperimentConfig, type ModelConfig, checkTrainingSize } from './config.ts';
+import { ConfigError, type ExperimentConfig, type ModelConfig, checkTrainingSize, seedConfig } from './config.ts';
 import { experimentFingerprint, runFingerprint } from './fingerprint.ts';
 import { RESULT_FILE, RUN_MANIFEST, checkRunResult, inspectRun, writeRunManifest } from './runManifest.ts';
 import { answerLetterIds, inputTable, loadTokenizer } from './data.ts';
 import { type ExperimentData, SPLITS, loadSplits, sourceTitle, splitDigest } from './dataSources.ts';
 import { writeAdapters } from './adapters.ts';
-import { buildReport, type EvaluatedMethod } from './report.ts';
+import { buildReport, type EvaluatedMethod, type SeedEvaluation } from './report.ts';
 
 export interface ExperimentEvents {
   /** A new stage begins. */
@@ -112,7 +112,7 @@ export async function weightsOf(model: ModelConfig): Promise<WeightsOption | und
 }
 
 /** Compiles the finetune, loads the data and computes (or loads) the frozen-prefix features. */
-export async function prepare(device: Device, config: ExperimentConfig, events: ExperimentEvents): Promise<Prepared> {
+export async function prepare(device: Device, config: ExperimentConfig, events: ExperimentEvents, reuse?: Network): Promise<Prepared> {
   events.stage('Data');
   const data = await loadSplits(config.data, dirname(config.model.file));
   const present = SPLITS.filter((s) => data[s]);
@@ -123,11 +123,12 @@ export async function prepare(device: Device, config: ExperimentConfig, events: 
   const letters = answerLetterIds(config.data, tokenizer, data.labelMap.classCount);
   if (letters) events.log(`answer letters ${data.labelMap.names.map((l, c) => `${config.data.letterSpace ? '" ' : ''}${l}${config.data.letterSpace ? '"' : ''} = token ${letters[c]}`).join(', ')}`);
 
-  events.stage('Compile');
   const source = readFileSync(config.model.file, 'utf8');
   const t0 = performance.now();
-  const weights = await weightsOf(config.model);
-  const network = await Network.compile(device, {
+  if (!reuse) events.stage('Compile');
+  const weights = reuse ? undefined : await weightsOf(config.model);
+  // Another seed of the same experiment: the same compiled network, new data.
+  const network = reuse ?? await Network.compile(device, {
     source,
     file: config.model.file,
     entry: config.model.entry,
@@ -178,7 +179,7 @@ export async function prepare(device: Device, config: ExperimentConfig, events: 
     };
     return { network, data, features, fingerprint, ...(initial ? { initial } : {}), ...(letters ? { letters } : {}) };
   } catch (e) {
-    network.destroy();
+    if (!reuse) network.destroy();
     throw e;
   }
 }
@@ -234,6 +235,8 @@ export async function trainRuns(prepared: Prepared, config: ExperimentConfig, ev
     const t = performance.now();
     const result = await trainRun(network, features.train, data.train.labels, { ...config.train, seed }, { dir: join(dir, 'checkpoints'), every: config.checkpointEvery, keep: 2, fingerprint: prepared.fingerprint }, {
       ...(prepared.initial ? { initial: prepared.initial } : {}),
+      validation: { features: features.validation, labels: data.validation.labels },
+      onValidation: (v) => events.log(`run ${m + 1}: epoch ${v.epoch} validation NLL ${v.loss.toFixed(4)} (best: epoch ${v.bestEpoch})`),
       onStep: (s) => events.progress(`run ${m + 1}`, s.step, s.total, `${s.phase} loss ${s.loss.toFixed(4)} lr ${s.lr.toExponential(1)}`),
       onResume: (step, path) => events.log(`resumed run ${m + 1} at step ${step} from ${path}`),
       onWarning: (message) => warn(events, message),
@@ -246,6 +249,7 @@ export async function trainRuns(prepared: Prepared, config: ExperimentConfig, ev
     runs.push(run);
     const validation = evaluate(await predictMethod(network, 'MAP', [run], features.validation, { samples: 1 }), data.validation.labels);
     events.log(`run ${m + 1}: MAP on validation: accuracy ${(100 * validation.accuracy).toFixed(1)}%, NLL ${validation.nll.toFixed(3)}, ECE ${validation.ece.toFixed(3)}`);
+    if (result.bestEpoch !== undefined) events.log(`run ${m + 1}: SWAG started from MAP epoch ${result.bestEpoch} of ${result.validationLoss!.length} (lowest validation NLL, ${result.validationLoss![result.bestEpoch - 1]!.toFixed(4)})`);
     events.log(`run ${m + 1}: ${result.stepsRun} steps in ${((performance.now() - t) / 1000).toFixed(1)} s; loss by epoch ${result.epochLoss.map((l) => l.toFixed(3)).join(' ')}; ${result.collected} SWAG snapshots; adapters in ${dir}`);
   }
   return runs;
@@ -322,8 +326,8 @@ function describeData(data: ExperimentData): Record<'test' | 'shift' | 'ood', st
   return { test: name('test'), shift: name('shift'), ood: name('ood'), line: `${line}; classes ${data.labelMap.names.join(', ')}.` };
 }
 
-/** Every method on every split, metrics and plots; writes `<out>/<name>.json`, `.md` and SVGs. */
-export async function evaluateRuns(prepared: Prepared, runs: readonly TrainedRun[], config: ExperimentConfig, events: ExperimentEvents): Promise<{ json: string; markdown: string; files: string[] }> {
+/** Every method's predictions on every split of one seed. */
+export async function predictRuns(prepared: Prepared, runs: readonly TrainedRun[], config: ExperimentConfig, events: ExperimentEvents): Promise<SeedEvaluation> {
   const { network, features, data } = prepared;
   events.stage('Posterior-averaged prediction');
   const methods = availableMethods(network, runs);
@@ -343,7 +347,12 @@ export async function evaluateRuns(prepared: Prepared, runs: readonly TrainedRun
     evaluated.push({ method, probs, seconds: (performance.now() - t) / 1000 });
     events.log(`${method}: ${((performance.now() - t) / 1000).toFixed(1)} s`);
   }
-  const report = buildReport(config, evaluated, { test: data.test.labels, ...(data.shift ? { shift: data.shift.labels } : {}) }, network.classes, describeData(data));
+  return { evaluated, labels: { test: data.test.labels, ...(data.shift ? { shift: data.shift.labels } : {}) } };
+}
+
+/** The report over every seed's predictions: writes `<out>/<name>.json`, `.md` and SVGs. */
+export async function writeReport(prepared: Prepared, seeds: readonly SeedEvaluation[], config: ExperimentConfig): Promise<{ json: string; markdown: string; files: string[] }> {
+  const report = buildReport(config, seeds, prepared.network.classes, describeData(prepared.data), prepared.network.posterior);
   mkdirSync(config.out, { recursive: true });
   const files: string[] = [];
   const write = async (name: string, text: string) => {
@@ -356,4 +365,24 @@ export async function evaluateRuns(prepared: Prepared, runs: readonly TrainedRun
   for (const [name, svg] of Object.entries(report.svgs)) await write(`${config.name}-${name}.svg`, svg);
   await writeFileAtomic(join(experimentDir(config), 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   return { json: report.json, markdown: report.markdown, files };
+}
+
+/** Every method on every split of one seed, metrics and plots; writes `<out>/<name>.json`, `.md` and SVGs. */
+export async function evaluateRuns(prepared: Prepared, runs: readonly TrainedRun[], config: ExperimentConfig, events: ExperimentEvents): Promise<{ json: string; markdown: string; files: string[] }> {
+  return writeReport(prepared, [await predictRuns(prepared, runs, config, events)], config);
+}
+
+/**
+ * Runs `body` on each seed of the experiment in turn (seed 0 on `prepared`; every other on its own
+ * split, through the same compiled network) and returns what it gave for each.
+ */
+export async function forEachSeed<T>(prepared: Prepared, config: ExperimentConfig, events: ExperimentEvents, body: (config: ExperimentConfig, prepared: Prepared, seed: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < config.seeds; i++) {
+    if (config.seeds > 1) events.stage(`Seed ${i + 1} of ${config.seeds}`);
+    const c = seedConfig(config, i);
+    const p = i === 0 ? prepared : await prepare(prepared.network.device, c, events, prepared.network);
+    out.push(await body(c, p, i));
+  }
+  return out;
 }

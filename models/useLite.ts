@@ -26,7 +26,14 @@ export const useLiteVocabJson = (): string => join(useLiteDir(), 'vocab.json');
 const ENCODE = 'module_apply_default/Encoder_en/KonaTransformer/Encode';
 const MODULE = 'module/Encoder_en/KonaTransformer/Encode';
 
-/** swaglet name → [tfjs weight name, whether it is a kernel to transpose]. */
+/**
+ * The graph's fused qkv projection (`qkv_transform_single`, out = [q; k; v]) becomes the three
+ * linears `attn.q`, `attn.k`, `attn.v`: rows `part·d .. (part+1)·d` of the transposed [3d, d]
+ * kernel, and the same third of the bias.
+ */
+const QKV_PARTS = ['q', 'k', 'v'] as const;
+
+/** swaglet name → [tfjs weight name, whether it is a kernel to transpose]; fused tensors under their fused name. */
 function layerNames(i: 0 | 1): Record<string, [string, boolean]> {
   const at = `${ENCODE}/Layer_${i}/TransformerLayer`;
   const stack = `${ENCODE}/TransformerStack/Layer_${i}/TransformerLayer`;
@@ -52,7 +59,7 @@ function layerNames(i: 0 | 1): Record<string, [string, boolean]> {
   return names;
 }
 
-/** Every frozen parameter of the swaglet model, by its swaglet name, with its tfjs source. */
+/** Every frozen tensor of the graph the model reads, by a swaglet name (the fused qkv under `attn.qkv`), with its tfjs source. */
 export const USE_LITE_NAMES: Readonly<Record<string, [string, boolean]>> = {
   embed: ['module/Embeddings_en', false],
   ...layerNames(0),
@@ -71,7 +78,20 @@ export function loadUseLiteWeights(modelJsonPath = useLiteModelJson()): Record<s
   for (const [name, [source, isKernel]] of Object.entries(USE_LITE_NAMES)) {
     const w = weights.get(source);
     if (!w) throw new Error(`${modelJsonPath}: no weight ${source} (for ${name})`);
-    out[name] = isKernel ? transposeKernel(w, source) : { data: asFloat(w, source), shape: [...w.shape] };
+    const tensor = isKernel ? transposeKernel(w, source) : { data: asFloat(w, source), shape: [...w.shape] };
+    const fused = /^(layers\.\d\.attn)\.qkv\.(weight|bias)$/.exec(name);
+    if (!fused) {
+      out[name] = tensor;
+      continue;
+    }
+    // [3d, d] (or [3d]) → three [d, d] (or [d]): contiguous row blocks, in q, k, v order.
+    const rows = tensor.shape[0]!;
+    if (rows % 3 !== 0) throw new Error(`${source}: a fused qkv with ${rows} rows does not split in three`);
+    const rowSize = tensor.data.length / rows;
+    const d = rows / 3;
+    QKV_PARTS.forEach((part, k) => {
+      out[`${fused[1]}.${part}.${fused[2]}`] = { data: tensor.data.slice(k * d * rowSize, (k + 1) * d * rowSize), shape: [d, ...tensor.shape.slice(1)] };
+    });
   }
   return out;
 }

@@ -156,6 +156,13 @@ export class Network {
     return this.theta.size;
   }
 
+  /** The posterior as the finetune declares it: its name, sizes (SWAG's K) and scalars (its sample scale). */
+  get posterior(): { name: string; dims: Record<string, number>; scalars: Record<string, number> } | undefined {
+    const p = this.unit.compiled.posterior;
+    if (!p) return undefined;
+    return { name: p.name, dims: Object.fromEntries(Object.entries(p.dims).map(([k, d]) => [k, d.value])), scalars: { ...p.scalars } };
+  }
+
   get hasPosterior(): boolean {
     return this.unit.methods.includes('collect') && this.unit.methods.includes('sample');
   }

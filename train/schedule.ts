@@ -15,8 +15,18 @@ export interface Schedule {
   totalSteps: number;
   /** Where the cosine ends (default 0). */
   minLr?: number;
-  /** From step `start` on, the constant rate `lr`. */
-  swa?: { start: number; lr: number };
+  /**
+   * From step `start` on, the SWA rate `lr`: constant, or with `anneal` annealed linearly over
+   * `anneal.epochs` epochs of `anneal.stepsPerEpoch` steps to `lr / anneal.divisor` (torch's
+   * `SWALR(anneal_strategy="linear")` stepped once per epoch, as SWAG-LoRA's code steps it).
+   */
+  swa?: { start: number; lr: number; anneal?: SwaAnneal };
+}
+
+export interface SwaAnneal {
+  epochs: number;
+  stepsPerEpoch: number;
+  divisor: number;
 }
 
 export class ScheduleError extends RangeError {
@@ -39,6 +49,12 @@ function checkSchedule(s: Schedule): void {
   if (s.swa) {
     count('swa.start', s.swa.start);
     rate('swa.lr', s.swa.lr);
+    const a = s.swa.anneal;
+    if (a) {
+      count('swa.anneal.epochs', a.epochs);
+      if (!(Number.isInteger(a.stepsPerEpoch) && a.stepsPerEpoch > 0)) throw new ScheduleError(`learning-rate schedule: swa.anneal.stepsPerEpoch must be an integer > 0, got ${a.stepsPerEpoch}`);
+      if (!(Number.isFinite(a.divisor) && a.divisor >= 1)) throw new ScheduleError(`learning-rate schedule: swa.anneal.divisor must be a finite number ≥ 1, got ${a.divisor}`);
+    }
   }
 }
 
@@ -46,11 +62,26 @@ function checkSchedule(s: Schedule): void {
 export function learningRate(step: number, s: Schedule): number {
   checkSchedule(s);
   if (!(Number.isInteger(step) && step >= 0)) throw new ScheduleError(`learning-rate schedule: the step must be an integer ≥ 0, got ${step}`);
-  if (s.swa && step >= s.swa.start) return s.swa.lr;
+  if (s.swa && step >= s.swa.start) return swaRate(step - s.swa.start, s.swa.lr, s.swa.anneal);
   if (step < s.warmupSteps) return (s.peak * (step + 1)) / s.warmupSteps;
   const minLr = s.minLr ?? 0;
   const decaySteps = s.totalSteps - s.warmupSteps;
   if (decaySteps === 0) return minLr;
   const progress = Math.min(1, (step - s.warmupSteps) / decaySteps);
   return minLr + (s.peak - minLr) * 0.5 * (1 + Math.cos(Math.PI * progress));
+}
+
+/**
+ * The SWA phase's rate at its step `j` (0-based). SWALR with E anneal epochs: during SWA epoch e
+ * the rate is lr + (lr / divisor − lr) · min(1, e / E), so the first epoch runs at `lr` and every
+ * epoch from E on at `lr / divisor`.
+ */
+export function swaRate(j: number, lr: number, anneal?: SwaAnneal): number {
+  if (!anneal) return lr;
+  // As SWALR with anneal_epochs 0: the target rate from the first step.
+  if (anneal.epochs === 0) return lr / anneal.divisor;
+  const e = Math.floor(j / anneal.stepsPerEpoch);
+  const t = Math.min(1, e / anneal.epochs);
+  // torch's own form, swa_lr·α + lr·(1 − α): exactly the target once the anneal is over.
+  return (lr / anneal.divisor) * t + lr * (1 - t);
 }

@@ -1,7 +1,10 @@
 /**
  * One training run of SWAG-LoRA on cached features: AdamW with warmup and cosine decay to the end
- * of the MAP phase, then a constant SWA learning rate during which the compiled posterior's
- * `collect` takes a snapshot every `collectEvery` steps (Maddox et al. 2019; Onal et al. 2024).
+ * of the MAP phase, then the SWA learning rate (constant, or annealed linearly as torch's SWALR)
+ * during which the compiled posterior's `collect` takes a snapshot every `collectEvery` steps or
+ * once per epoch (Maddox et al. 2019; Onal et al. 2024). With `swag.start: 'best'` (SWAG-LoRA's
+ * recipe) the MAP phase measures the validation loss after every epoch and keeps the best
+ * parameters; they are the run's MAP solution and the SWAG phase starts from them.
  *
  * Everything random is a function of (seed, step), and every step runs the same kernels in the
  * same order, so a run resumed from its last checkpoint ends with exactly the numbers of an
@@ -16,6 +19,7 @@ import { type Fingerprint, ResumeMismatchError, diffFingerprints, trainingFinger
 import type { Network } from './network.ts';
 import { AdamW } from './optimizer.ts';
 import { SEED_STREAM, deviceSeed, mixSeed, permutation } from './random.ts';
+import { predictProbabilities } from './predict.ts';
 import { learningRate } from './schedule.ts';
 
 export interface TrainConfig {
@@ -32,8 +36,27 @@ export interface TrainConfig {
   beta1?: number;
   beta2?: number;
   eps?: number;
-  /** The SWAG phase after MAP: constant `lr`, a snapshot every `collectEvery` steps. */
-  swag?: { epochs: number; lr: number; collectEvery: number };
+  /** The SWAG phase after MAP. */
+  swag?: SwagPhase;
+}
+
+export interface SwagPhase {
+  epochs: number;
+  /** The SWA learning rate (where the anneal starts). */
+  lr: number;
+  /** Steps between snapshots when `collect` is 'steps'. */
+  collectEvery: number;
+  /** 'steps' (default): a snapshot every `collectEvery` steps; 'epoch': one at the end of every SWAG epoch. */
+  collect?: 'steps' | 'epoch';
+  /** 'last' (default): SWAG starts where MAP ends; 'best': from the MAP epoch of lowest validation loss. */
+  start?: 'last' | 'best';
+  /** Linear anneal from `lr` to `lr / divisor` over `epochs` SWAG epochs (none when epochs is 0 and divisor 1). */
+  anneal?: { epochs: number; divisor: number };
+}
+
+/** Steps between SWAG snapshots. */
+export function collectInterval(swag: SwagPhase, stepsPerEpoch: number): number {
+  return swag.collect === 'epoch' ? stepsPerEpoch : swag.collectEvery;
 }
 
 export interface CheckpointOptions {
@@ -61,10 +84,14 @@ export interface TrainEvents {
   initial?: ReadonlyMap<string, ArrayLike<number>>;
   /** Testing hook: called after step `step` completes (and after its checkpoint): throw to simulate a crash. */
   afterStep?: (step: number) => void;
+  /** The validation set: needed when `swag.start` is 'best'. */
+  validation?: { features: FeatureTable; labels: Int32Array };
+  /** After each MAP epoch's validation pass: the epoch (1-based), its validation loss, the best epoch so far. */
+  onValidation?: (info: { epoch: number; loss: number; bestEpoch: number }) => void;
 }
 
 export interface RunResult {
-  /** Parameters at the end of the MAP phase. */
+  /** The MAP solution: the parameters at the end of the MAP phase, or of its best-validation epoch. */
   map: Map<string, Float32Array>;
   /** The posterior's statistics (state tensors) after the SWAG phase, by name. */
   posterior: Map<string, Float32Array>;
@@ -74,6 +101,18 @@ export interface RunResult {
   epochLoss: number[];
   /** Steps this call ran (fewer than the total when resumed). */
   stepsRun: number;
+  /** Mean validation NLL after each MAP epoch (when `swag.start` is 'best'), and the best epoch (1-based). */
+  validationLoss?: number[];
+  bestEpoch?: number;
+}
+
+/** Mean negative log-likelihood of `labels` under the network's current parameters (no dropout). */
+export async function validationLoss(network: Network, features: FeatureTable, labels: Int32Array): Promise<number> {
+  const probs = await predictProbabilities(network, features, 1);
+  const c = network.classes;
+  let sum = 0;
+  for (let i = 0; i < labels.length; i++) sum -= Math.log(Math.max(probs[i * c + labels[i]!]!, 1e-12));
+  return sum / labels.length;
 }
 
 export class TrainingDivergedError extends Error {
@@ -109,13 +148,17 @@ export async function trainRun(network: Network, features: FeatureTable, labels:
   const swagSteps = config.swag ? config.swag.epochs * spe : 0;
   const total = mapSteps + swagSteps;
   if (config.swag && !network.hasPosterior) throw new Error('the SWAG phase needs a finetune with a posterior (collect and sample)');
+  const fromBest = config.swag?.start === 'best' && mapSteps > 0;
+  if (fromBest && !events.validation) throw new Error("swag.start 'best' needs a validation set to choose the best MAP epoch");
+  if (fromBest && events.validation!.labels.length !== events.validation!.features.count) throw new Error(`${events.validation!.labels.length} validation labels for ${events.validation!.features.count} examples`);
+  const interval = config.swag ? collectInterval(config.swag, spe) : 0;
   const schedule = {
     peak: config.lr,
     // Without a MAP phase (a given adapter) there is nothing to warm up.
     warmupSteps: mapSteps === 0 ? 0 : config.warmupSteps,
     totalSteps: mapSteps,
     minLr: config.minLr ?? 0,
-    ...(config.swag ? { swa: { start: mapSteps, lr: config.swag.lr } } : {}),
+    ...(config.swag ? { swa: { start: mapSteps, lr: config.swag.lr, ...(config.swag.anneal ? { anneal: { ...config.swag.anneal, stepsPerEpoch: spe } } : {}) } } : {}),
   };
 
   network.initializeParameters(mixSeed(config.seed, SEED_STREAM.init));
@@ -143,12 +186,16 @@ export async function trainRun(network: Network, features: FeatureTable, labels:
   let map: Map<string, Float32Array> | undefined;
   const epochLoss: number[] = [];
   let lossSum = 0;
+  // The best MAP epoch so far (by validation loss) and its parameters, kept on the host.
+  const validationHistory: number[] = [];
+  let bestEpoch = 0;
+  let best: Map<string, Float32Array> | undefined;
 
   try {
     // Resume.
     const saved = checkpoint ? await readLatestCheckpoint(checkpoint.dir, events.onWarning ? { onWarning: events.onWarning } : {}) : undefined;
     if (saved) {
-      const meta = (await saved.json('run')) as { step: number; collected: number; epochLoss: number[]; lossSum: number; seed: number; fingerprint?: Fingerprint };
+      const meta = (await saved.json('run')) as { step: number; collected: number; epochLoss: number[]; lossSum: number; seed: number; fingerprint?: Fingerprint; validationLoss?: number[]; bestEpoch?: number };
       if (!meta.fingerprint) throw new ResumeMismatchError(saved.path, ['the checkpoint records no config (an older swaglet wrote it)']);
       const differences = diffFingerprints(meta.fingerprint, fingerprint);
       if (differences.length) throw new ResumeMismatchError(saved.path, differences);
@@ -156,6 +203,12 @@ export async function trainRun(network: Network, features: FeatureTable, labels:
       collected = meta.collected;
       epochLoss.push(...meta.epochLoss);
       lossSum = meta.lossSum;
+      validationHistory.push(...(meta.validationLoss ?? []));
+      bestEpoch = meta.bestEpoch ?? 0;
+      if (saved.names.includes('best')) {
+        const b = await saved.tensors('best');
+        best = new Map(network.theta.entries.map((e) => [e.path, b[e.path]!.data as Float32Array]));
+      }
       const p = await saved.tensors('params');
       network.writeParameters(new Map(Object.entries(p).map(([k, v]) => [k, v.data as Float32Array])));
       const o = await saved.tensors('optimizer');
@@ -178,7 +231,7 @@ export async function trainRun(network: Network, features: FeatureTable, labels:
       const f32 = (data: Float32Array, shape: number[]) => ({ data, shape });
       const params = await network.readParameters();
       const files = [
-        { name: 'run', json: { step, collected, epochLoss, lossSum, seed: config.seed, total, mapSteps, fingerprint } },
+        { name: 'run', json: { step, collected, epochLoss, lossSum, seed: config.seed, total, mapSteps, fingerprint, ...(fromBest ? { validationLoss: validationHistory, bestEpoch } : {}) } },
         { name: 'params', tensors: Object.fromEntries([...params].map(([k, v]) => [k, f32(v, [v.length])])) },
         { name: 'optimizer', tensors: Object.fromEntries(Object.entries(await optimizer.state()).map(([k, v]) => [k, f32(v, [v.length])])) },
       ];
@@ -191,6 +244,8 @@ export async function trainRun(network: Network, features: FeatureTable, labels:
         files.push({ name: 'posterior', tensors: s });
       }
       if (map) files.push({ name: 'map', tensors: Object.fromEntries([...map].map(([k, v]) => [k, f32(v, [v.length])])) });
+      // The best-validation parameters until the MAP phase ends (then they are `map`).
+      if (best && !map) files.push({ name: 'best', tensors: Object.fromEntries([...best].map(([k, v]) => [k, f32(v, [v.length])])) });
       const path = await writeCheckpoint(checkpoint.dir, step, files, checkpoint.keep !== undefined ? { keep: checkpoint.keep } : {});
       savedStep = step;
       checkpointPath = path;
@@ -243,8 +298,25 @@ export async function trainRun(network: Network, features: FeatureTable, labels:
         epochLoss.push(lossSum / spe);
         lossSum = 0;
       }
-      if (step === mapSteps) map = await network.readParameters();
-      if (config.swag && step > mapSteps && (step - mapSteps) % config.swag.collectEvery === 0) {
+      if (fromBest && step <= mapSteps && step % spe === 0) {
+        const loss = await validationLoss(network, events.validation!.features, events.validation!.labels);
+        validationHistory.push(loss);
+        // Ties keep the earlier epoch; a NaN loss is never better than a number.
+        const bestLoss = best ? validationHistory[bestEpoch - 1]! : Number.NaN;
+        if (!best || loss < bestLoss || (Number.isNaN(bestLoss) && !Number.isNaN(loss))) {
+          best = await network.readParameters();
+          bestEpoch = validationHistory.length;
+        }
+        events.onValidation?.({ epoch: validationHistory.length, loss, bestEpoch });
+      }
+      if (step === mapSteps) {
+        if (fromBest) {
+          // SWAG starts from the best epoch's parameters (AdamW's moments carry on as they are).
+          network.writeParameters(best!);
+          map = best!;
+        } else map = await network.readParameters();
+      }
+      if (config.swag && step > mapSteps && (step - mapSteps) % interval === 0) {
         network.packTheta(theta);
         network.unit.collect({ theta, n: [collected] });
         collected++;
@@ -260,7 +332,7 @@ export async function trainRun(network: Network, features: FeatureTable, labels:
     if (!map) map = await network.readParameters();
     const posterior = new Map<string, Float32Array>();
     for (const n of stateNames) posterior.set(n, (await device.read(network.unit.tensor(n))) as Float32Array);
-    return { map, posterior, collected, epochLoss, stepsRun };
+    return { map, posterior, collected, epochLoss, stepsRun, ...(fromBest ? { validationLoss: validationHistory, bestEpoch } : {}) };
   } finally {
     optimizer.destroy();
     theta.release();

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, readConfig } from '../../experiment/config.ts';
+import { ConfigError, readConfig, seedConfig, snapshotsCollected } from '../../experiment/config.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'swaglet-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -31,6 +31,27 @@ describe('readConfig', () => {
     expect(c.train.swag.lr).toBe(0.5);
     expect(c.train.swag.collectEvery).toBeGreaterThan(0);
     expect(c.samples).toBe(30);
+  });
+
+  it("reads the paper's recipe and seeds; seed i draws split data.seed + i and trains with train.seed + i·runs + m", () => {
+    const paper = readConfig('configs/paper.json');
+    expect(paper.model.entry).toBe('UseLiteSwagPaper');
+    expect(paper.train.swag).toMatchObject({ collect: 'epoch', start: 'best' });
+    expect(paper.train.swag.anneal.divisor).toBeGreaterThan(1);
+    expect(paper.samples).toBe(15);
+    expect(paper.eceBins).toEqual([15, 20]);
+    const demo = readConfig('configs/demo.json');
+    expect(demo.seeds).toBe(3);
+    const s2 = seedConfig(demo, 2);
+    expect([s2.data.seed, s2.train.seed, s2.name]).toEqual([demo.data.seed + 2, demo.train.seed + 2 * demo.runs, `${demo.name}/seed-2`]);
+    expect(seedConfig(demo, 0)).toBe(demo);
+    expect(() => seedConfig(demo, 3)).toThrow(/not one of the experiment's 3 seeds/);
+  });
+
+  it('counts one SWAG snapshot per epoch with collect "epoch", whatever collectEvery says', () => {
+    const c = readConfig(write('epochs.json', '{"data": {"sizes": {"train": 320}}, "model": {"batch": 32}, "train": {"swag": {"epochs": 4, "collect": "epoch", "collectEvery": 7}}}'));
+    expect(snapshotsCollected(c, 320)).toEqual({ snapshots: 4, steps: 40, stepsPerEpoch: 10 });
+    expect(snapshotsCollected({ ...c, train: { ...c.train, swag: { ...c.train.swag, collect: 'steps' } } }, 320).snapshots).toBe(5);
   });
 
   it('accepts the AdamW fields the docs list', () => {
@@ -58,6 +79,13 @@ describe('readConfig', () => {
     ['dataseed.json', '{"data": {"seed": 0.5}}', /'data\.seed' must be a whole number, got 0\.5/],
     ['beta.json', '{"train": {"beta2": 1}}', /'train\.beta2' must be in \[0, 1\), got 1/],
     ['eps.json', '{"train": {"eps": 0}}', /'train\.eps' must be positive, got 0/],
+    ['collect.json', '{"train": {"swag": {"collect": "step"}}}', /'train\.swag\.collect' must be "steps" .* or "epoch"/],
+    ['start.json', '{"train": {"swag": {"start": "first"}}}', /'train\.swag\.start' must be "last" .* or "best"/],
+    ['divisor.json', '{"train": {"swag": {"anneal": {"epochs": 2, "divisor": 0.5}}}}', /'train\.swag\.anneal\.divisor' must be a number ≥ 1/],
+    ['annealep.json', '{"train": {"swag": {"anneal": {"epochs": -1, "divisor": 2}}}}', /'train\.swag\.anneal\.epochs' must be a whole number ≥ 0/],
+    ['seeds.json', '{"seeds": 0}', /'seeds' must be a positive whole number, got 0/],
+    ['bins.json', '{"eceBins": [15, 0]}', /'eceBins\[1\]' must be a positive whole number, got 0/],
+    ['perepoch.json', '{"data": {"sizes": {"train": 64}}, "model": {"batch": 32}, "train": {"swag": {"epochs": 1, "collect": "epoch"}}}', /'train\.swag\.epochs' \(1\) collects 1 SWAG snapshot with one per epoch/],
     ['name.json', '{"name": "../../x"}', /'name' must be a plain name .*got "\.\.\/\.\.\/x"/],
     ['nomodel.json', '{"model": {"file": "nowhere.swag"}}', /'model\.file': .*nowhere\.swag does not exist/],
     ['dirmodel.json', '{"model": {"file": "."}}', /'model\.file': .* is a directory, not a \.swag file/],

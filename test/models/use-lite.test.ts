@@ -53,9 +53,23 @@ describe('USE-Lite in swaglet', () => {
 
   it('maps every pretrained weight to a frozen parameter of the shape the .swag declares', () => {
     const w = loadUseLiteWeights();
-    expect(Object.keys(w)).toHaveLength(29);
+    // 29 tensors in the graph; each layer's fused qkv kernel and bias become three each.
+    expect(Object.keys(w)).toHaveLength(29 - 4 + 12);
     expect(w.embed!.shape).toEqual([8002, 256]);
-    expect(w['layers.0.attn.qkv.weight']!.shape).toEqual([768, 256]);
+    for (const part of ['q', 'k', 'v']) {
+      expect(w[`layers.0.attn.${part}.weight`]!.shape).toEqual([256, 256]);
+      expect(w[`layers.0.attn.${part}.bias`]!.shape).toEqual([256]);
+      expect(w[`layers.1.attn.${part}.weight`]!.shape).toEqual([512, 512]);
+    }
+    expect(w['layers.0.attn.qkv.weight']).toBeUndefined();
+    // The split is by output rows: row j of k is column 512 + j of the graph's [1, 1, 512, 1536] kernel.
+    const tf = readTfjsGraphModelSync(useLiteModelJson()).weights;
+    const tfQkv = tf.get('module/Encoder_en/KonaTransformer/Encode/Layer_1/TransformerLayer/MultiheadAttention/qkv_transform_single/kernel/part_0')!.data;
+    for (const [part, k] of [['q', 0], ['k', 1], ['v', 2]] as const) {
+      for (const [j, i] of [[0, 0], [5, 17], [511, 511]]) expect(w[`layers.1.attn.${part}.weight`]!.data[j! * 512 + i!]).toBe(tfQkv[i! * 1536 + k * 512 + j!]);
+    }
+    const tfBias = tf.get('module_apply_default/Encoder_en/KonaTransformer/Encode/Layer_1/TransformerLayer/MultiheadAttention/qkv_transform_single/bias/ConcatPartitions/concat')!.data;
+    expect(Array.from(w['layers.1.attn.v.bias']!.data.slice(0, 4))).toEqual(Array.from(tfBias.slice(1024, 1028)));
     expect(w['layers.0.attn.out.weight']!.shape).toEqual([512, 256]);
     expect(w['layers.0.residual.weight']!.shape).toEqual([512, 256]);
     expect(w['layers.1.ffn.up.weight']!.shape).toEqual([1536, 512]);

@@ -59,3 +59,26 @@ describe('learningRate', () => {
     expect(() => learningRate(0, { ...S, swa: { start: 5, lr: -1 } })).toThrow(/swa.lr/);
   });
 });
+
+describe('the SWA anneal (SWALR, linear, stepped per epoch)', () => {
+  // SWA from step 100, 10 steps an epoch, from 0.08 to 0.08/4 = 0.02 over 3 epochs.
+  const A: Schedule = { ...S, swa: { start: 100, lr: 0.08, anneal: { epochs: 3, stepsPerEpoch: 10, divisor: 4 } } };
+
+  it('holds lr + (lr/divisor − lr)·min(1, e/E) through SWA epoch e', () => {
+    // Closed form by hand: e = 0 → 0.08; e = 1 → 0.08 − 0.06/3 = 0.06; e = 2 → 0.04; e ≥ 3 → 0.02.
+    const byEpoch = [0.08, 0.06, 0.04, 0.02, 0.02];
+    for (let j = 0; j < 50; j++) expect(learningRate(100 + j, A), `SWA step ${j}`).toBeCloseTo(byEpoch[Math.floor(j / 10)]!, 15);
+    expect(learningRate(99, A)).toBe(learningRate(99, S));
+  });
+
+  it('matches torch SWALR: anneal epochs 0 is the target at once, divisor 1 the constant rate', () => {
+    const at = (anneal: { epochs: number; divisor: number }, step: number) => learningRate(step, { ...S, swa: { start: 100, lr: 0.08, anneal: { ...anneal, stepsPerEpoch: 10 } } });
+    expect(at({ epochs: 0, divisor: 4 }, 100)).toBeCloseTo(0.02, 15);
+    for (const step of [100, 125, 300]) expect(at({ epochs: 3, divisor: 1 }, step)).toBe(0.08);
+  });
+
+  it('rejects a divisor below 1 or a fractional anneal', () => {
+    expect(() => learningRate(0, { ...S, swa: { start: 5, lr: 0.1, anneal: { epochs: 2, stepsPerEpoch: 10, divisor: 0.5 } } })).toThrow(/divisor/);
+    expect(() => learningRate(0, { ...S, swa: { start: 5, lr: 0.1, anneal: { epochs: 1.5, stepsPerEpoch: 10, divisor: 2 } } })).toThrow(/anneal.epochs/);
+  });
+});
