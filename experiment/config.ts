@@ -43,8 +43,9 @@ export interface ExperimentConfig {
   /** M: independent runs (deep ensemble and MultiSWAG members). */
   runs: number;
   /**
-   * Repeats of the whole experiment: seed i draws its own split (`data.seed + i`) and trains its
-   * runs with seeds `train.seed + i·runs + m`; the report gives every metric as mean ± standard
+   * Repeats of the whole experiment: seed i deals the drawn examples out into its own
+   * train/validation/test split (`data.resplit + i`; each example's frozen prefix is computed once
+   * for all seeds) and trains its runs with seeds `train.seed + i·runs + m`; the report gives every metric as mean ± standard
    * error over them, and compares with MAP per seed.
    */
   seeds: number;
@@ -77,6 +78,7 @@ export const DEMO_CONFIG: ExperimentConfig = {
     text: 'text',
     label: 'label',
     seed: 0,
+    resplit: 0,
   },
   train: {
     seed: 0,
@@ -233,6 +235,7 @@ export function validateConfig(c: ExperimentConfig): ExperimentConfig {
   c.eceBins.forEach((b, i) => positiveInt(b, `eceBins[${i}]`));
   if (!PLAIN_NAME.test(c.name) || c.name.includes('..')) throw new ConfigError(`'name' must be a plain name (letters, digits, '_', '-', '.'; no '/' or '..'): results go to <out>/<name>; got ${JSON.stringify(c.name)}`);
   wholeNumber(c.data.seed, 'data.seed');
+  wholeNumber(c.data.resplit ?? 0, 'data.resplit');
   wholeNumber(c.train.seed, 'train.seed');
   positive(c.train.lr, 'train.lr');
   if (!Number.isInteger(c.train.warmupSteps) || c.train.warmupSteps < 0) throw new ConfigError(`'train.warmupSteps' must be a whole number ≥ 0, got ${c.train.warmupSteps}`);
@@ -268,14 +271,15 @@ export function checkTrainingSize(c: ExperimentConfig, trainCount: number): void
 }
 
 /**
- * Seed `i` of an experiment: its own split (`data.seed + i`), its own training seeds
+ * Seed `i` of an experiment: its own split (`data.resplit + i`: the same examples as seed 0, dealt
+ * out again among the splits that share a source), its own training seeds
  * (`train.seed + i·runs + m` for run m), and its runs under `<out>/<name>/seed-<i>/` (seed 0 keeps
  * `<out>/<name>/`, where a one-seed experiment has always kept them).
  */
 export function seedConfig(c: ExperimentConfig, i: number): ExperimentConfig {
   if (!Number.isInteger(i) || i < 0 || i >= c.seeds) throw new RangeError(`seed ${i} is not one of the experiment's ${c.seeds} seeds`);
   if (i === 0) return c;
-  return { ...c, name: `${c.name}/seed-${i}`, data: { ...c.data, seed: c.data.seed + i }, train: { ...c.train, seed: c.train.seed + i * c.runs } };
+  return { ...c, name: `${c.name}/seed-${i}`, data: { ...c.data, resplit: (c.data.resplit ?? 0) + i }, train: { ...c.train, seed: c.train.seed + i * c.runs } };
 }
 
 /** Where the defaults' relative paths (`model.file`) are resolved: the shipped configs folder. */
@@ -330,8 +334,8 @@ function ownDefaults(base: ExperimentConfig, json: Json, configDir: string): Exp
   const sameModel = typeof model.file === 'string' && resolve(configDir, model.file) === resolve(DEFAULTS_DIR, base.model.file);
   if (model.file !== undefined && !sameModel) Object.assign(out.model, { weights: null, rename: null, tokenizer: null, init: null });
   if (data.train !== undefined) {
-    const { seed, task, text, label } = out.data;
-    out.data = { train: '', validation: '', test: '', seed, task, text, label } as DataConfig;
+    const { seed, resplit, task, text, label } = out.data;
+    out.data = { train: '', validation: '', test: '', seed, resplit, task, text, label } as DataConfig;
   }
   return out;
 }

@@ -58,6 +58,14 @@ export interface DataConfig {
    */
   letterSpace?: boolean;
   seed: number;
+  /**
+   * Which re-split of the drawn pool (default 0: as drawn). The examples a shared source gives its
+   * splits stay those `seed` draws; resplit r > 0 deals them out again among those splits, each
+   * class shuffled with its own seed and each split keeping its class counts. So repeats of an
+   * experiment get their own train/validation/test partitions while every example's frozen
+   * prefix is computed once.
+   */
+  resplit?: number;
 }
 
 /** One split: examples (texts or features, labels; -1 where there is none) and where they came from. */
@@ -142,25 +150,46 @@ function proportional(sizes: readonly number[], n: number): number[] {
   const exact = sizes.map((s) => (s / total) * n);
   const counts = exact.map(Math.floor);
   const order = exact.map((e, i) => [e - Math.floor(e), i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
-  for (let k = 0; k < n - counts.reduce((a, b) => a + b, 0); k++) counts[order[k]![1]]!++;
+  // The deficit is fixed before the loop (a bound re-read as counts grow would stop halfway).
+  const deficit = n - counts.reduce((a, b) => a + b, 0);
+  for (let k = 0; k < deficit; k++) counts[order[k]![1]]!++;
   return counts;
 }
 
-/** Carves disjoint, class-proportional parts of the given sizes (in order) out of `examples`. */
-function carve(examples: Examples, sizes: readonly number[], seed: number, source: string, names: readonly string[]): Examples[] {
+/**
+ * Indices of disjoint, class-proportional parts of the given sizes (in order) out of `examples`;
+ * with `resplit` > 0 the same pool dealt out again (see `DataConfig.resplit`).
+ */
+function carveIndices(examples: Examples, sizes: readonly number[], seed: number, source: string, names: readonly string[], resplit = 0): number[][] {
   const classes = shuffledByClass(examples, seed);
   const at = classes.map(() => 0);
-  const parts = sizes.map((n, p) => {
+  // picks[p][k]: part p's examples of class k.
+  const picks = sizes.map((n) => {
     const counts = proportional(classes.map((c) => c.length), n);
-    const picked: number[] = [];
-    classes.forEach((c, k) => {
+    return classes.map((c, k) => {
       if (at[k]! + counts[k]! > c.length) throw new DataError({ file: source }, `has too few examples of class ${examples.labelMap.names[examples.labels[c[0]!]!] ?? k} for ${names.map((s, i) => `${s} ${sizes[i]}`).join(', ')}`);
-      picked.push(...c.slice(at[k]!, at[k]! + counts[k]!));
+      const picked = c.slice(at[k]!, at[k]! + counts[k]!);
       at[k]! += counts[k]!;
+      return picked;
     });
-    return selectExamples(examples, seededShuffle(picked, seed + 100 + p));
   });
-  return parts;
+  if (resplit > 0) {
+    classes.forEach((_, k) => {
+      const pool = seededShuffle(picks.flatMap((p) => p[k]!), seed + 1000 * resplit + 10 * (k + 1));
+      let from = 0;
+      for (const p of picks) {
+        const n = p[k]!.length;
+        p[k] = pool.slice(from, from + n);
+        from += n;
+      }
+    });
+  }
+  return picks.map((p, i) => seededShuffle(p.flat(), seed + 100 + i + 1000 * resplit));
+}
+
+/** Carves disjoint, class-proportional parts of the given sizes (in order) out of `examples`. */
+function carve(examples: Examples, sizes: readonly number[], seed: number, source: string, names: readonly string[], resplit = 0): Examples[] {
+  return carveIndices(examples, sizes, seed, source, names, resplit).map((indices) => selectExamples(examples, indices));
 }
 
 /** Every split of the config, read, mapped and carved. `configDir` anchors relative paths. */
@@ -205,11 +234,11 @@ export async function loadSplits(config: DataConfig, configDir: string): Promise
     const taken = sizes.reduce((a, b) => a + b, 0);
     if (taken > n || (unsized.length && taken === n)) throw new DataError({ file: source }, `has ${n} examples; ${sized.map((s) => `${s} ${config.sizes![s]}`).join(' + ')} ${unsized.length ? `leaves none for ${unsized[0]}` : 'is more'}`);
     const order = [...sized, ...unsized];
-    const parts = carve(examples, [...sizes, ...(unsized.length ? [n - taken] : [])], config.seed, source, order);
+    const parts = carve(examples, [...sizes, ...(unsized.length ? [n - taken] : [])], config.seed, source, order, config.resplit ?? 0);
     order.forEach((s, i) => (out[s] = parts[i]));
   }
   if (typeof config.validation === 'number') {
-    const { train, validation } = validationFraction(out.train!, config.validation, config.seed + 7);
+    const { train, validation } = validationFraction(out.train!, config.validation, config.seed + 7 + 1000 * (config.resplit ?? 0));
     out.train = train;
     out.validation = validation;
   }

@@ -19,7 +19,7 @@ import { isWeightSource, loadWeightSource } from '../models/sources.ts';
 import { readPeftParameters } from '../io/peft.ts';
 import type { Device } from '../runtime/index.ts';
 import type { WeightsOption } from '../swaglet.ts';
-import { computeFeatures, FeatureTable } from '../train/features.ts';
+import { computeFeatures, computeFeaturesReusing, FeatureTable, type KnownFeatures, knownFeatures } from '../train/features.ts';
 import { availableMethods, predictMethod, type MethodName, type TrainedRun } from '../train/methods.ts';
 import { type Fingerprint, ResumeMismatchError, diffFingerprints } from '../train/fingerprint.ts';
 import { Network, swagReader } from '../train/network.ts';
@@ -112,7 +112,8 @@ export async function weightsOf(model: ModelConfig): Promise<WeightsOption | und
 }
 
 /** Compiles the finetune, loads the data and computes (or loads) the frozen-prefix features. */
-export async function prepare(device: Device, config: ExperimentConfig, events: ExperimentEvents, reuse?: Network): Promise<Prepared> {
+export async function prepare(device: Device, config: ExperimentConfig, events: ExperimentEvents, earlier?: Prepared): Promise<Prepared> {
+  const reuse = earlier?.network;
   events.stage('Data');
   const data = await loadSplits(config.data, dirname(config.model.file));
   const present = SPLITS.filter((s) => data[s]);
@@ -151,6 +152,18 @@ export async function prepare(device: Device, config: ExperimentConfig, events: 
     mkdirSync(cacheDir, { recursive: true });
     const key = hash(source, config.model.entry, config.model.maxTokens, JSON.stringify(config.model.weights), JSON.stringify(config.model.rename), String(config.model.tokenizer), network.features.map((f) => f.name + f.rowShape.join('x')).join(), letters ? Array.from(letters).join() : '');
     const features = {} as Prepared['features'];
+    // Another seed: the features of examples an earlier seed saw are copied, not recomputed.
+    let known: KnownFeatures | undefined;
+    const knownOf = () => {
+      if (known || !earlier) return known;
+      const map = new Map<string, readonly [FeatureTable, number]>();
+      for (const s of SPLITS) {
+        const split = earlier.data[s];
+        const table = earlier.features[s];
+        if (split && table) knownFeatures(inputTable(split, network.dataInputs, tokenizer, config.model.maxTokens, letters), table, map);
+      }
+      return (known = map);
+    };
     for (const s of present) {
       const split = data[s]!;
       const path = join(cacheDir, `${s}-${hash(key, splitDigest(split))}.safetensors`);
@@ -160,12 +173,15 @@ export async function prepare(device: Device, config: ExperimentConfig, events: 
       else {
         const rows = inputTable(split, network.dataInputs, tokenizer, config.model.maxTokens, letters);
         const t = performance.now();
-        table = await computeFeatures(network, rows, (done, total) => {
+        const progress = (done: number, total: number) => {
           if (events.shouldStop?.()) throw new ExperimentStoppedError(`stopped while computing the frozen prefix of ${s} (the splits done so far are cached)`);
           events.progress(`prefix ${s}`, done, total);
-        });
+        };
+        const prior = knownOf();
+        const computed = prior ? await computeFeaturesReusing(network, rows, prior, progress) : { table: await computeFeatures(network, rows, progress), reused: 0 };
+        table = computed.table;
         await table.save(path, meta);
-        events.log(`${s}: ${table.count} examples in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+        events.log(`${s}: ${table.count} examples${computed.reused ? ` (${computed.reused} from an earlier seed)` : ''} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
       }
       features[s] = table;
     }
@@ -381,7 +397,7 @@ export async function forEachSeed<T>(prepared: Prepared, config: ExperimentConfi
   for (let i = 0; i < config.seeds; i++) {
     if (config.seeds > 1) events.stage(`Seed ${i + 1} of ${config.seeds}`);
     const c = seedConfig(config, i);
-    const p = i === 0 ? prepared : await prepare(prepared.network.device, c, events, prepared.network);
+    const p = i === 0 ? prepared : await prepare(prepared.network.device, c, events, prepared);
     out.push(await body(c, p, i));
   }
   return out;

@@ -57,6 +57,33 @@ export class FeatureTable {
     return new FeatureTable(this.specs, indices.length, columns);
   }
 
+  /** A table whose row r is row `rows[r][1]` of the table `rows[r][0]` (each with these specs). */
+  static fromRows(specs: readonly FeatureSpec[], rows: readonly (readonly [FeatureTable, number])[]): FeatureTable {
+    const columns = new Map<string, Rows>();
+    for (const s of specs) {
+      const out = s.dtype === 'i32' ? new Int32Array(rows.length * s.rowSize) : new Float32Array(rows.length * s.rowSize);
+      rows.forEach(([table, i], r) => {
+        const column = table.columns.get(s.name);
+        if (!column || i < 0 || i >= table.count) throw new Error(`feature table: no row ${i} of column ${s.name}`);
+        out.set(column.subarray(i * s.rowSize, (i + 1) * s.rowSize), r * s.rowSize);
+      });
+      columns.set(s.name, out);
+    }
+    return new FeatureTable(specs, rows.length, columns);
+  }
+
+  /** One SHA-256 per row over all its columns: equal rows have equal digests. */
+  rowDigests(): string[] {
+    return Array.from({ length: this.count }, (_, i) => {
+      const h = createHash('sha256');
+      for (const s of this.specs) {
+        const row = this.columns.get(s.name)!.subarray(i * s.rowSize, (i + 1) * s.rowSize);
+        h.update(s.name).update(new Uint8Array(row.buffer, row.byteOffset, row.byteLength));
+      }
+      return h.digest('hex');
+    });
+  }
+
   /** Saved with a SHA-256 of the columns in the metadata, so a load can tell a corrupt file. */
   async save(path: string, metadata: Record<string, string> = {}): Promise<void> {
     const tensors = Object.fromEntries(
@@ -114,6 +141,29 @@ function columnsChecksum(specs: readonly FeatureSpec[], columns: ReadonlyMap<str
 
 /** Per-batch progress: examples done, of total. */
 export type Progress = (done: number, total: number) => void;
+
+/** Features already computed, by the digest of their input row (`FeatureTable.rowDigests`). */
+export type KnownFeatures = ReadonlyMap<string, readonly [FeatureTable, number]>;
+
+/** The known features of the inputs `inputs` (whose rows became `features`, row for row). */
+export function knownFeatures(inputs: FeatureTable, features: FeatureTable, into = new Map<string, readonly [FeatureTable, number]>()): Map<string, readonly [FeatureTable, number]> {
+  if (inputs.count !== features.count) throw new Error(`known features: ${inputs.count} input rows, ${features.count} feature rows`);
+  inputs.rowDigests().forEach((d, i) => into.set(d, [features, i]));
+  return into;
+}
+
+/**
+ * `computeFeatures`, but rows whose inputs are among `known` are copied rather than computed
+ * (repeats of an experiment share examples). Returns the table and how many rows were copied.
+ */
+export async function computeFeaturesReusing(network: Network, data: FeatureTable, known: KnownFeatures, onProgress?: Progress): Promise<{ table: FeatureTable; reused: number }> {
+  const digests = data.rowDigests();
+  const missing = digests.flatMap((d, i) => (known.has(d) ? [] : [i]));
+  const computed = missing.length ? await computeFeatures(network, data.select(missing), onProgress) : undefined;
+  const at = new Map(missing.map((i, k) => [i, k]));
+  const rows = digests.map((d, i) => known.get(d) ?? ([computed!, at.get(i)!] as const));
+  return { table: FeatureTable.fromRows(network.hasPrefix ? network.features : data.specs, rows), reused: data.count - missing.length };
+}
 
 /** Runs the frozen prefix over every example once; the result is the suffix's per-example input. */
 export async function computeFeatures(network: Network, data: FeatureTable, onProgress?: Progress): Promise<FeatureTable> {

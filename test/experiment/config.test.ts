@@ -33,7 +33,7 @@ describe('readConfig', () => {
     expect(c.samples).toBe(30);
   });
 
-  it("reads the paper's recipe and seeds; seed i draws split data.seed + i and trains with train.seed + i·runs + m", () => {
+  it("reads the paper's recipe and seeds; seed i resplits the drawn pool (data.resplit + i) and trains with train.seed + i·runs + m", () => {
     const paper = readConfig('configs/paper.json');
     expect(paper.model.entry).toBe('UseLiteSwagPaper');
     expect(paper.train.swag).toMatchObject({ collect: 'epoch', start: 'best' });
@@ -43,7 +43,7 @@ describe('readConfig', () => {
     const demo = readConfig('configs/demo.json');
     expect(demo.seeds).toBe(3);
     const s2 = seedConfig(demo, 2);
-    expect([s2.data.seed, s2.train.seed, s2.name]).toEqual([demo.data.seed + 2, demo.train.seed + 2 * demo.runs, `${demo.name}/seed-2`]);
+    expect([s2.data.seed, s2.data.resplit, s2.train.seed, s2.name]).toEqual([demo.data.seed, 2, demo.train.seed + 2 * demo.runs, `${demo.name}/seed-2`]);
     expect(seedConfig(demo, 0)).toBe(demo);
     expect(() => seedConfig(demo, 3)).toThrow(/not one of the experiment's 3 seeds/);
   });
