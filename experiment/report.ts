@@ -152,7 +152,7 @@ export function buildReport(
     `${config.model.entry} from ${config.model.file.split('/').slice(-2).join('/')}${config.model.tokenizer ? `, ${config.model.maxTokens} tokens` : ''}, batch ${config.model.batch}.`,
     `Data: ${sources.line}`,
     n > 1
-      ? `${n} seeds: seed i draws its own split (data seed ${config.data.seed}+i) and trains its ${config.runs} runs with seeds ${train.seed}+i·${config.runs}+m (seed 0: ${runSeeds(0)}; seed ${n - 1}: ${runSeeds(n - 1)}). Every metric is the mean ± standard error over the ${n} seeds; comparisons with MAP are paired per seed.`
+      ? `${n} seeds: seed i deals the drawn examples out into its own train/validation/test split (data.resplit ${config.data.resplit ?? 0}+i; shift and OOD sets are shared) and trains its ${config.runs} runs with seeds ${train.seed}+i·${config.runs}+m (seed 0: ${runSeeds(0)}; seed ${n - 1}: ${runSeeds(n - 1)}). Every metric is the mean ± standard error over the ${n} seeds; comparisons with MAP are paired per seed.`
       : `One seed (data seed ${config.data.seed}, runs ${runSeeds(0)}): no standard errors (set "seeds" for them).`,
     `Each run: ${train.epochs} epochs AdamW (lr ${train.lr}, warmup ${train.warmupSteps} steps, cosine, weight decay ${train.weightDecay}, clip ${train.clipNorm ?? 1}), ${schedule}`,
     `MAP, MC dropout, SWA and SWAG use run 1 of a seed; Ensemble and MultiSWAG all ${config.runs}. S = ${config.samples} draws (MultiSWAG: ${Math.ceil(config.samples / config.runs)} per run).${posteriorLine}`,
