@@ -240,7 +240,7 @@ export function bodyFunction(body: FusedBody, operands: readonly TypeInfo[], opt
       case 'sum':
       case 'mean':
       case 'reduceMax': {
-        // A small operand reduced whole (fusedBody's isBodyReduction): a loop in every invocation,
+        // A small operand reduced whole (ir/ops/body.ts's isBodyReduction): a loop in every invocation,
         // in index order from the first element, independent of the output element.
         const a = ins.args[0]!;
         if (!('operand' in a)) throw new Error(`${options.name}: ${ins.op} must read an operand`);

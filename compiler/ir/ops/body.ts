@@ -78,7 +78,8 @@ export function printBody(body: FusedBody): string {
       const spec = OPS[ins.op];
       const shown: string[] = [];
       for (const [key, attrSpec] of Object.entries(spec.attrs)) {
-        const v = (ins.attrs as Attrs)[key]!;
+        const attrs: Attrs = ins.attrs;
+        const v = attrs[key]!;
         if (attrSpec.default !== undefined && JSON.stringify(v) === JSON.stringify(attrSpec.default)) continue;
         shown.push(`${key}: ${formatAttr(v)}`);
       }
