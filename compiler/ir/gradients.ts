@@ -165,7 +165,7 @@ export const GRADIENTS: { readonly [K in OpName]: GradientRule | null } = {
     });
   },
   slice: ({ b, grad, node, inputs: [x] }) => {
-    const { axis, start, size } = node.attrs as { axis: number; start: number; size: number };
+    const { axis, start, size } = attrsOf(node, 'slice');
     const extent = x!.shape[axis]!;
     const pad = (n: number): Value => b.zeros(x!.shape.map((d, i) => (i === axis ? n : d)));
     const parts: Value[] = [];

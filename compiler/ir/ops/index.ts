@@ -6,7 +6,7 @@
  *
  * Attrs are typed by the schema: `AttrsOf<'matmul'>` is `{ transA: boolean; transB: boolean }`,
  * and `attrsOf(node, 'matmul')` reads a node's attrs as that type (checking the op), so no caller
- * casts `attrs.x as T`.
+ * casts an attr to the type it expects.
  *
  * Imports point one way: spec ← primitive ← body ← fused ← index; `graph.ts` needs only `OpName`.
  */
