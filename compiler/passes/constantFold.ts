@@ -20,8 +20,10 @@
  *    `assumeFinite: true` enables them (fast-math style).
  * Results that would not be finite are left unfolded (constants must be finite).
  */
-import { attrsOf, GraphBuilder, IREvaluationError, OPS, evaluateOp, numel, rewriteGraph, shapesEqual,
-  type Graph, type Node, type Shape, type TensorData, type Value, } from '../ir/index.ts';
+import {
+  GraphBuilder, IREvaluationError, OPS, attrsOf, evaluateOp, numel, rewriteGraph, shapesEqual,
+  type Graph, type Node, type Shape, type TensorData, type Value,
+} from '../ir/index.ts';
 
 export interface ConstantFoldOptions {
   /** Largest result (in elements) folded into a literal. Default 64. */

@@ -3,7 +3,7 @@
  * a rebuild loop whose visitor can reach the rewritten value of any earlier node (a fused node
  * takes operands from anywhere up its chain, not only from the node being visited).
  */
-import { attrsOf, GraphBuilder, numel, type Graph, type Node, type Value } from '../ir/index.ts';
+import { GraphBuilder, attrsOf, numel, type Graph, type Node, type Value } from '../ir/index.ts';
 
 /** For every node, the ids of the nodes using it (once per use). */
 export function usersOf(g: Graph): number[][] {

@@ -11,7 +11,7 @@
  * a fusedElementwise only this product reads, its body becomes the coefficient body; otherwise c
  * is read from its buffer.
  */
-import { attrsOf, MAX_LOW_RANK, parseBody, printBody, shapesEqual, type BodyArg, type BodyInstruction, type Graph, type Node } from '../ir/index.ts';
+import { MAX_LOW_RANK, attrsOf, parseBody, printBody, shapesEqual, type BodyArg, type BodyInstruction, type Graph, type Node } from '../ir/index.ts';
 import { eliminateDeadCode } from './deadCode.ts';
 import { hasSingleUse, outputIds, productTerm, rebuild, usersOf } from './fuseHelpers.ts';
 

@@ -8,7 +8,7 @@
  * It follows the chain of single-use consumers from a matmul (or a concatenated fusedMatmul)
  * while each step fits that form, and replaces the chain's last node by one fusedMatmul.
  */
-import { attrsOf, MATMUL_ACTIVATIONS, type Graph, type Node } from '../ir/index.ts';
+import { MATMUL_ACTIVATIONS, attrsOf, type Graph, type Node } from '../ir/index.ts';
 import { eliminateDeadCode } from './deadCode.ts';
 import { hasSingleUse, outputIds, rebuild, scaledBy, usersOf } from './fuseHelpers.ts';
 

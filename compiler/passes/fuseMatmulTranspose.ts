@@ -29,8 +29,8 @@ export function fuseMatmulTranspose(g: Graph): Graph {
     const sb = swapped(g, b);
     if (sa === undefined && sb === undefined) return undefined;
     changed = true;
-    const transA = (attrsOf(node, 'matmul').transA) !== (sa !== undefined);
-    const transB = (attrsOf(node, 'matmul').transB) !== (sb !== undefined);
+    const transA = attrsOf(node, 'matmul').transA !== (sa !== undefined);
+    const transB = attrsOf(node, 'matmul').transB !== (sb !== undefined);
     return ctx.builder.node('matmul', [ctx.valueOf(sa ?? a), ctx.valueOf(sb ?? b)], { transA, transB }, { span: node.span, name: node.name });
   });
   return changed ? eliminateDeadCode(out) : g;

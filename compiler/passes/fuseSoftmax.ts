@@ -10,7 +10,7 @@
  * a fusedElementwise of the same shape that reads the softmax value only element for element
  * (through same-shape elementwise ops, no remaps).
  */
-import { attrsOf, OPS, inferBody, numel, parseBody, printBody, type BodyArg, type FusedBody, type Graph, type Node } from '../ir/index.ts';
+import { OPS, attrsOf, inferBody, numel, parseBody, printBody, type BodyArg, type FusedBody, type Graph, type Node } from '../ir/index.ts';
 import { eliminateDeadCode } from './deadCode.ts';
 import { hasSingleUse, outputIds, rebuild, usersOf } from './fuseHelpers.ts';
 
