@@ -4,7 +4,8 @@
  *   syntax/     parse: text → AST with spans; format; diagnostics and how they print
  *   types/      check: AST → typed program (symbolic dims, builtins)
  *   lower/      typed program + sizes → one IR graph per method
- *   ir/         the tensor IR: ops, builder, verifier, interpreter, autodiff
+ *   ir/         the tensor IR: ops (ir/ops/: primitive, then fused on top; attrs typed by each op's
+ *               schema), builder, verifier, interpreter, autodiff
  *   passes/     graph → graph: simplify, splitFrozenPrefix, fusion passes; planMemory
  *   schedule/   fused graph → kernel launches (calling codegen/wgsl/ for the WGSL text)
  *   codegen/    WGSL generation, a leaf

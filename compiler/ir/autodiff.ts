@@ -17,7 +17,7 @@ import { GraphBuilder, type Value } from './builder.ts';
 import { IRAutodiffError } from './errors.ts';
 import type { Graph } from './graph.ts';
 import { GRADIENTS } from './gradients.ts';
-import { OPS } from './ops.ts';
+import { OPS } from './ops/index.ts';
 import { copyNodes } from './rewrite.ts';
 import { broadcastReductionAxes, shapesEqual } from './shape.ts';
 

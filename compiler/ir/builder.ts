@@ -12,7 +12,7 @@
  */
 import { IRError, IRShapeError } from './errors.ts';
 import type { AttrValue, Attrs, DType, Graph, GraphInput, GraphOutput, InputRole, Node, Shape, Span } from './graph.ts';
-import { OPS, attrMatchesKind, isOpName, type OpName } from './ops.ts';
+import { OPS, attrMatchesKind, isOpName, type OpName } from './ops/index.ts';
 
 /** A handle on a node being built: its id and type. */
 export interface Value {

@@ -4,7 +4,7 @@
  * involved rather than source text (the node's span, when known, is attached for context).
  */
 import { formatShape } from '../../abi/shape.ts';
-import type { Span } from './graph.ts';
+import type { Span } from './types.ts';
 
 /** Base class of every error the IR layer throws. */
 export class IRError extends Error {

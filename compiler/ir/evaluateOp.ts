@@ -6,8 +6,9 @@ import { IREvaluationError } from './errors.ts';
 import type { Attrs, DType, Shape } from './graph.ts';
 import { hashDropoutUniform, type DropoutUniform } from './dropoutMask.ts';
 import { hashNormal, type NormalGenerator } from './normalDraw.ts';
-import { evaluateBody, parseBody } from './fusedBody.ts';
-import { fusedLowRankTypes, fusedMatmulOperands, fusedSoftmaxInput, type OpName } from './ops.ts';
+import { parseBody, type FusedBody } from './ops/body.ts';
+import { fusedLowRankTypes, fusedMatmulOperands, fusedSoftmaxInput } from './ops/fused.ts';
+import { OPS, type AttrsOf, type OpName } from './ops/index.ts';
 import { broadcastOffsets, stridedOffsets, stridesOf } from './shape.ts';
 
 /** Element storage: f32 values are held in f64 (the reference is more precise than the GPU). */
@@ -35,7 +36,18 @@ export interface EvaluateOptions {
   readonly normal?: NormalGenerator;
 }
 
-type Evaluator = (inputs: readonly TypedTensor[], node: OpApplication, options: EvaluateOptions) => TensorData;
+/** An op's application with its attrs typed by the op's schema, as its evaluator sees it. */
+interface TypedApplication<K extends OpName> {
+  readonly op: K;
+  readonly attrs: AttrsOf<K>;
+  readonly shape: Shape;
+  readonly dtype: DType;
+}
+
+type Evaluator<K extends OpName = OpName> = (inputs: readonly TypedTensor[], node: TypedApplication<K>, options: EvaluateOptions) => TensorData;
+
+/** Any op's evaluator, called with untyped attrs (method syntax: its parameters are checked both ways). */
+type AnyEvaluator = { evaluate(inputs: readonly TypedTensor[], node: OpApplication, options: EvaluateOptions): TensorData }['evaluate'];
 
 function size(shape: Shape): number {
   return shape.reduce((a, b) => a * b, 1);
@@ -84,9 +96,9 @@ export function geluTanh(x: number): number {
   return 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)));
 }
 
-function reduce(init: number, step: (acc: number, x: number) => number, finish?: (acc: number, count: number) => number): Evaluator {
+function reduce(init: number, step: (acc: number, x: number) => number, finish?: (acc: number, count: number) => number): Evaluator<'sum' | 'mean' | 'reduceMax'> {
   return ([x], node) => {
-    const axes = node.attrs.axes as number[];
+    const axes = node.attrs.axes;
     const keepShape = x!.shape.map((d, i) => (axes.includes(i) ? 1 : d));
     // For each input element, where it lands in the (keep-dims) output.
     const target = broadcastOffsets(keepShape, x!.shape);
@@ -100,10 +112,10 @@ function reduce(init: number, step: (acc: number, x: number) => number, finish?:
   };
 }
 
-function rowwise(f: (data: TensorData, out: Float64Array, base: number, stride: number, len: number) => void): Evaluator {
+function rowwise(f: (data: TensorData, out: Float64Array, base: number, stride: number, len: number) => void): Evaluator<'softmax' | 'logSoftmax'> {
   return ([x], node) => {
     const out = new Float64Array(x!.data.length);
-    forEachLane(x!.shape, node.attrs.axis as number, (base, stride, len) => f(x!.data, out, base, stride, len));
+    forEachLane(x!.shape, node.attrs.axis, (base, stride, len) => f(x!.data, out, base, stride, len));
     return out;
   };
 }
@@ -115,22 +127,22 @@ function laneMax(data: TensorData, base: number, stride: number, len: number): n
 }
 
 /** act(scale·(alpha·(op(A)·op(B) + s·A2·B2ᵀ) + bias + rowBias)), composed from the plain evaluators. */
-const fusedMatmul: Evaluator = (inputs, node, options) => {
+const fusedMatmul: Evaluator<'fusedMatmul'> = (inputs, node, options) => {
   const at = fusedMatmulOperands(node.attrs);
   const product = (a: TypedTensor, b: TypedTensor, transA: boolean, transB: boolean): TypedTensor => {
     const shape = broadcastMatmulShape(a.shape, b.shape, transA, transB);
     return { shape, dtype: 'f32', data: EVALUATORS.matmul([a, b], { op: 'matmul', attrs: { transA, transB }, shape, dtype: 'f32' }, options) };
   };
-  const terms: TypedTensor[] = [product(inputs[0]!, inputs[1]!, node.attrs.transA as boolean, node.attrs.transB as boolean)];
-  const s = node.attrs.concatScale as number;
-  const alpha = node.attrs.alpha as number;
-  const scale = node.attrs.scale as number;
+  const terms: TypedTensor[] = [product(inputs[0]!, inputs[1]!, node.attrs.transA, node.attrs.transB)];
+  const s = node.attrs.concatScale;
+  const alpha = node.attrs.alpha;
+  const scale = node.attrs.scale;
   const pair = at.a2 !== undefined ? product(inputs[at.a2]!, inputs[at.b2!]!, false, true) : undefined;
   const bias = at.bias !== undefined ? inputs[at.bias]! : undefined;
   const rowBias = at.rowBias !== undefined ? inputs[at.rowBias]! : undefined;
   const operands = [terms[0]!, pair, bias, rowBias].filter((t): t is TypedTensor => t !== undefined);
   const offsets = operands.map((t) => broadcastOffsets(t.shape, node.shape));
-  const activation = ACTIVATIONS[node.attrs.activation as string]!;
+  const activation = ACTIVATIONS[node.attrs.activation]!;
   const out = new Float64Array(size(node.shape));
   for (let e = 0; e < out.length; e++) {
     let k = 0;
@@ -162,14 +174,14 @@ const ACTIVATIONS: Readonly<Record<string, (x: number) => number>> = {
   sigmoid: (x) => 1 / (1 + Math.exp(-x)),
 };
 
-const EVALUATORS: { readonly [K in OpName]: Evaluator } = {
+const EVALUATORS: { readonly [K in OpName]: Evaluator<K> } = {
   input: () => {
     throw new IREvaluationError('input nodes are fed, not evaluated');
   },
-  constant: (_, node) => alloc(node.dtype, size(node.shape)).fill(node.attrs.value as number),
-  literal: (_, node) => (node.dtype === 'i32' ? Int32Array : Float64Array).from(node.attrs.values as number[]),
+  constant: (_, node) => alloc(node.dtype, size(node.shape)).fill(node.attrs.value),
+  literal: (_, node) => (node.dtype === 'i32' ? Int32Array : Float64Array).from(node.attrs.values),
   iota: (_, node) => {
-    const axis = node.attrs.axis as number;
+    const axis = node.attrs.axis;
     const len = node.shape[axis]!;
     const inner = size(node.shape.slice(axis + 1));
     const out = alloc(node.dtype, size(node.shape));
@@ -212,8 +224,8 @@ const EVALUATORS: { readonly [K in OpName]: Evaluator } = {
   select: nary((c, a, b) => (c !== 0 ? a : b)),
   cast: ([x]) => Float64Array.from(x!.data),
   dropout: ([x, seed], node, options) => {
-    const p = node.attrs.p as number;
-    const stream = node.attrs.stream as number;
+    const p = node.attrs.p;
+    const stream = node.attrs.stream;
     const uniform = options.dropoutUniform ?? hashDropoutUniform;
     const s = seed!.data[0]!;
     const scale = 1 / (1 - p);
@@ -222,7 +234,7 @@ const EVALUATORS: { readonly [K in OpName]: Evaluator } = {
     return out;
   },
   randomNormal: ([seed], node, options) => {
-    const stream = node.attrs.stream as number;
+    const stream = node.attrs.stream;
     const normal = options.normal ?? hashNormal;
     const s = seed!.data[0]!;
     const out = new Float64Array(size(node.shape));
@@ -231,7 +243,7 @@ const EVALUATORS: { readonly [K in OpName]: Evaluator } = {
   },
 
   matmul: ([a, b], node) => {
-    const { transA, transB } = node.attrs as { transA: boolean; transB: boolean };
+    const { transA, transB } = node.attrs;
     const as = a!.shape;
     const bs = b!.shape;
     const [ar, ac] = [as[as.length - 2]!, as[as.length - 1]!];
@@ -266,7 +278,7 @@ const EVALUATORS: { readonly [K in OpName]: Evaluator } = {
 
   reshape: ([x]) => x!.data.slice(),
   transpose: ([x], node) => {
-    const perm = node.attrs.perm as number[];
+    const perm = node.attrs.perm;
     const inStrides = stridesOf(x!.shape);
     const offsets = stridedOffsets(node.shape, perm.map((p) => inStrides[p]!));
     const out = alloc(node.dtype, offsets.length);
@@ -280,7 +292,7 @@ const EVALUATORS: { readonly [K in OpName]: Evaluator } = {
     return out;
   },
   concat: (inputs, node) => {
-    const axis = node.attrs.axis as number;
+    const axis = node.attrs.axis;
     const outStrides = stridesOf(node.shape);
     const out = alloc(node.dtype, size(node.shape));
     let at = 0;
@@ -293,7 +305,7 @@ const EVALUATORS: { readonly [K in OpName]: Evaluator } = {
     return out;
   },
   slice: ([x], node) => {
-    const { axis, start } = node.attrs as { axis: number; start: number };
+    const { axis, start } = node.attrs;
     const inStrides = stridesOf(x!.shape);
     const offsets = stridedOffsets(node.shape, inStrides);
     const base = start * inStrides[axis]!;
@@ -337,7 +349,7 @@ const EVALUATORS: { readonly [K in OpName]: Evaluator } = {
     for (let j = 0; j < len; j++) out[base + j * stride] = x[base + j * stride]! - lse;
   }),
   layerNorm: ([x, gamma, beta], node) => {
-    const eps = node.attrs.eps as number;
+    const eps = node.attrs.eps;
     const d = x!.shape[x!.shape.length - 1]!;
     const out = new Float64Array(x!.data.length);
     for (let base = 0; base < out.length; base += d) {
@@ -367,27 +379,29 @@ const EVALUATORS: { readonly [K in OpName]: Evaluator } = {
 
   writeRow: ([buffer, row, index]) => writeRow(buffer!, row!.data, index!.data[0]!),
   fusedWriteRow: ([buffer, ...reads], node, options) =>
-    writeRow(buffer!, evaluateBody(parseBody(node.attrs.row as string), reads, options), evaluateBody(parseBody(node.attrs.index as string), reads, options)[0]!),
+    writeRow(buffer!, evaluateBody(parseBody(node.attrs.row), reads, options), evaluateBody(parseBody(node.attrs.index), reads, options)[0]!),
   fusedLowRank: ([b, ...reads], node, options) => {
     const [K, N] = b!.shape as [number, number];
     const { dot } = fusedLowRankTypes('fusedLowRank', [b!, ...reads], node.attrs);
-    const coef = evaluateBody(parseBody(node.attrs.coef as string), reads, options);
+    const coef = evaluateBody(parseBody(node.attrs.coef), reads, options);
     const data = new Float64Array(N);
     for (let j = 0; j < K; j++) for (let i = 0; i < N; i++) data[i]! += coef[j]! * b!.data[j * N + i]!;
-    return evaluateBody(parseBody(node.attrs.epilogue as string), [{ ...dot, data }, ...reads], options);
+    return evaluateBody(parseBody(node.attrs.epilogue), [{ ...dot, data }, ...reads], options);
   },
-  fusedElementwise: (inputs, node, options) => evaluateBody(parseBody(node.attrs.body as string), inputs, options),
+  fusedElementwise: (inputs, node, options) => evaluateBody(parseBody(node.attrs.body), inputs, options),
   fusedMatmul,
   fusedSoftmax: (inputs, node, options) => {
     const x: TypedTensor = node.attrs.prologue === ''
       ? inputs[0]!
-      : { ...fusedSoftmaxInput(inputs, node.attrs), data: evaluateBody(parseBody(node.attrs.prologue as string), inputs, options) };
+      : { ...fusedSoftmaxInput(inputs, node.attrs), data: evaluateBody(parseBody(node.attrs.prologue), inputs, options) };
     const op = node.attrs.log ? 'logSoftmax' : 'softmax';
-    const y: TypedTensor = { shape: x.shape, dtype: 'f32', data: EVALUATORS[op]([x], { op, attrs: { axis: node.attrs.axis! }, shape: x.shape, dtype: 'f32' }, options) };
+    const y: TypedTensor = { shape: x.shape, dtype: 'f32', data: DISPATCH[op]([x], { op, attrs: { axis: node.attrs.axis }, shape: x.shape, dtype: 'f32' }, options) };
     if (node.attrs.epilogue === '') return y.data;
-    return evaluateBody(parseBody(node.attrs.epilogue as string), [y, ...inputs], options);
+    return evaluateBody(parseBody(node.attrs.epilogue), [y, ...inputs], options);
   },
 };
+
+const DISPATCH: { readonly [K in OpName]: AnyEvaluator } = EVALUATORS;
 
 /** The buffer with row `index` replaced (nothing written unless index is a whole number in [0, K)). */
 function writeRow(buffer: TypedTensor, row: TensorData, index: number): TensorData {
@@ -399,5 +413,20 @@ function writeRow(buffer: TypedTensor, row: TensorData, index: number): TensorDa
 
 /** Computes one op on its operand values. */
 export function evaluateOp(node: OpApplication, inputs: readonly TypedTensor[], options: EvaluateOptions = {}): TensorData {
-  return EVALUATORS[node.op](inputs, node, options);
+  return DISPATCH[node.op](inputs, node, options);
+}
+
+/** What a fused body computes: each instruction through the reference evaluator. */
+export function evaluateBody(body: FusedBody, operands: readonly TypedTensor[], options: EvaluateOptions): TensorData {
+  const results: TypedTensor[] = [];
+  for (const ins of body) {
+    const inputs = ins.args.map((a): TypedTensor => {
+      if ('operand' in a) return operands[a.operand]!;
+      if ('result' in a) return results[a.result]!;
+      return { shape: [], dtype: 'f32', data: Float64Array.of(a.scalar) };
+    });
+    const type = OPS[ins.op].infer(inputs, ins.attrs);
+    results.push({ ...type, data: evaluateOp({ op: ins.op, attrs: ins.attrs, shape: type.shape, dtype: type.dtype }, inputs, options) });
+  }
+  return results[results.length - 1]!.data;
 }

@@ -1,4 +1,4 @@
-import type { AttrValue } from './graph.ts';
+import type { AttrValue } from './types.ts';
 
 /** A number as IR text: `-0` kept distinct from `0`. */
 export function formatNumber(n: number): string {

@@ -10,7 +10,7 @@
  */
 import type { GraphBuilder, Value } from './builder.ts';
 import type { Node } from './graph.ts';
-import type { OpName } from './ops.ts';
+import { attrsOf, type OpName } from './ops/index.ts';
 
 export interface GradientContext {
   readonly b: GraphBuilder;
@@ -32,7 +32,7 @@ const GELU_A = 0.044715;
 
 /** Shape with the reduced axes kept as extent 1 (the adjoint of a reduction broadcasts back). */
 function keepShape(node: Node, input: Value): number[] {
-  const axes = node.attrs.axes as number[];
+  const axes = attrsOf(node, 'sum', 'mean', 'reduceMax').axes;
   return input.shape.map((d, i) => (axes.includes(i) ? 1 : d));
 }
 
@@ -116,14 +116,14 @@ export const GRADIENTS: { readonly [K in OpName]: GradientRule | null } = {
   cast: null,
   // Same seed operand and stream: the same mask, the same scale.
   dropout: ({ b, grad, node, inputs: [, seed] }) => [
-    b.dropout(grad, seed!, { p: node.attrs.p as number, stream: node.attrs.stream as number }),
+    b.dropout(grad, seed!, { p: attrsOf(node, 'dropout').p, stream: attrsOf(node, 'dropout').stream }),
     undefined,
   ],
   randomNormal: null,
 
   matmul: ({ b, grad, node, inputs: [x, y], needs }) => {
-    const transA = node.attrs.transA as boolean;
-    const transB = node.attrs.transB as boolean;
+    const transA = attrsOf(node, 'matmul').transA;
+    const transB = attrsOf(node, 'matmul').transB;
     // C = op(A)·op(B): d op(A) = G·op(B)ᵀ, d op(B) = op(A)ᵀ·G, transposed back where op transposes.
     const dA = !needs[0] ? undefined
       : transA ? b.matmul(y!, grad, { transA: transB, transB: true })
@@ -140,7 +140,7 @@ export const GRADIENTS: { readonly [K in OpName]: GradientRule | null } = {
   },
   // Split evenly among tied maxima (a valid subgradient; ties do not occur for generic inputs).
   reduceMax: ({ b, grad, node, inputs: [x], output }) => {
-    const axes = node.attrs.axes as number[];
+    const axes = attrsOf(node, 'sum', 'mean', 'reduceMax').axes;
     const keep = keepShape(node, x!);
     const mask = b.eq(x!, reshapeIfNeeded(b, output, keep));
     const count = b.sum(mask, axes, { keepDims: true });
@@ -149,14 +149,14 @@ export const GRADIENTS: { readonly [K in OpName]: GradientRule | null } = {
 
   reshape: ({ b, grad, inputs: [x] }) => [b.reshape(grad, x!.shape)],
   transpose: ({ b, grad, node }) => {
-    const perm = node.attrs.perm as number[];
+    const perm = attrsOf(node, 'transpose').perm;
     const inverse = new Array<number>(perm.length);
     perm.forEach((p, i) => (inverse[p] = i));
     return [b.transpose(grad, inverse)];
   },
   broadcastTo: ({ grad }) => [grad], // summed back to the operand shape by differentiate
   concat: ({ b, grad, node, inputs, needs }) => {
-    const axis = node.attrs.axis as number;
+    const axis = attrsOf(node, 'concat').axis;
     let at = 0;
     return inputs.map((x, i) => {
       const start = at;
@@ -165,7 +165,7 @@ export const GRADIENTS: { readonly [K in OpName]: GradientRule | null } = {
     });
   },
   slice: ({ b, grad, node, inputs: [x] }) => {
-    const { axis, start, size } = node.attrs as { axis: number; start: number; size: number };
+    const { axis, start, size } = attrsOf(node, 'slice');
     const extent = x!.shape[axis]!;
     const pad = (n: number): Value => b.zeros(x!.shape.map((d, i) => (i === axis ? n : d)));
     const parts: Value[] = [];
@@ -182,18 +182,18 @@ export const GRADIENTS: { readonly [K in OpName]: GradientRule | null } = {
   // Σ t ≈ ε·Σ y|g|, which a consumer multiplies by the common part of what it pairs dx with
   // (attention's dq = dx @ k: the keys' shared bias). Removing y ⊙ Σ t puts dx back on Σ dx = 0.
   softmax: ({ b, grad, node, output: y }) => {
-    const axis = node.attrs.axis as number;
+    const axis = attrsOf(node, 'softmax').axis;
     const t = b.mul(y, b.sub(grad, sumAxis(b, b.mul(grad, y), axis)));
     return [b.sub(t, b.mul(y, sumAxis(b, t, axis)))];
   },
   // dx = g − softmax(x)·Σ g, with softmax(x) = exp(y)
-  logSoftmax: ({ b, grad, node, output: y }) => [b.sub(grad, b.mul(b.exp(y), sumAxis(b, grad, node.attrs.axis as number)))],
+  logSoftmax: ({ b, grad, node, output: y }) => [b.sub(grad, b.mul(b.exp(y), sumAxis(b, grad, attrsOf(node, 'logSoftmax').axis)))],
   layerNorm: ({ b, grad, node, inputs: [x, gamma], needs }) => {
     // Recomputes x̂ from primitives; CSE and fusion share the work with the forward kernel.
     const axis = x!.shape.length - 1;
     const lead = x!.shape.map((_, i) => i).slice(0, -1);
     const xc = b.sub(x!, b.mean(x!, [axis], { keepDims: true }));
-    const rstd = b.rsqrt(b.add(b.mean(b.square(xc), [axis], { keepDims: true }), node.attrs.eps as number));
+    const rstd = b.rsqrt(b.add(b.mean(b.square(xc), [axis], { keepDims: true }), attrsOf(node, 'layerNorm').eps));
     const xhat = b.mul(xc, rstd);
     let dx: Value | undefined;
     if (needs[0]) {

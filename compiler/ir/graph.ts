@@ -4,41 +4,14 @@
  * and dtype (dimensions are bound to numbers before the IR is built) and plain JSON-able attrs,
  * so a graph can be printed, hashed, serialised and compared without special cases.
  *
- * The op set, with arity, attr schema and shape rule of each op, is in `ops.ts`; what each op
- * computes is in `evaluateOp.ts`; how gradients flow through it is in `gradients.ts`.
+ * The op set, with arity, attr schema and shape rule of each op, is in `ops/` (primitive ops in
+ * `ops/primitive.ts`, fused ones in `ops/fused.ts`); what each op computes is in `evaluateOp.ts`;
+ * how gradients flow through it is in `gradients.ts`.
  */
-import type { OpName } from './ops.ts';
+import type { OpName } from './ops/index.ts';
+import type { Attrs, DType, InputRole, Shape, Span } from './types.ts';
 
-/** Element type. `f32` is the only differentiable type; `i32` carries token ids and labels. */
-export type DType = 'f32' | 'i32';
-
-/** A static shape: positive integer extents, row-major. `[]` is a scalar. */
-export type Shape = readonly number[];
-
-/**
- * Where a node came from in `.swag` source. Opaque to the IR: carried through every pass for
- * error messages and kernel labels. Only `file`, `line` and `col` are printed.
- */
-export interface Span {
-  readonly file: string;
-  readonly line: number;
-  readonly col: number;
-}
-
-/** An attr value: plain JSON data (finite numbers, booleans, strings, number arrays). */
-export type AttrValue = number | boolean | string | readonly number[];
-
-/** A node's attrs. Every attr in the op's schema is present (defaults filled by the builder). */
-export type Attrs = Readonly<Record<string, AttrValue>>;
-
-/**
- * What a graph input is for:
- * - `input`: data fed per call (activations x, token ids, masks, labels);
- * - `param`: trainable (gets gradients, SWAG statistics are taken over these);
- * - `frozen`: base-model weights; never get gradients (gradients still flow *through* them);
- * - `state`: persistent non-trainable tensors (SWAG mean, second moment, deviation ring).
- */
-export type InputRole = 'input' | 'param' | 'frozen' | 'state';
+export type { AttrValue, Attrs, DType, InputRole, Shape, Span } from './types.ts';
 
 /** One SSA value. */
 export interface Node {

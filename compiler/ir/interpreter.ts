@@ -6,6 +6,7 @@
 import { IREvaluationError, formatShape } from './errors.ts';
 import { numel, type Graph } from './graph.ts';
 import { evaluateOp, type EvaluateOptions, type TensorData } from './evaluateOp.ts';
+import { attrsOf } from './ops/index.ts';
 
 export type { EvaluateOptions, TensorData } from './evaluateOp.ts';
 
@@ -41,7 +42,7 @@ export function evaluateNodes(g: Graph, feeds: Feeds, options: EvaluateOptions =
   for (const node of g.nodes) {
     if (!live[node.id]) continue;
     if (node.op === 'input') {
-      const name = node.attrs.name as string;
+      const name = attrsOf(node, 'input').name;
       const feed = lookup(feeds, name);
       if (feed === undefined) throw new IREvaluationError(`no feed for input "${name}" ${node.dtype}${formatShape(node.shape)}`);
       if (feed.length !== numel(node.shape)) {

@@ -13,7 +13,7 @@
  */
 import { IRError } from './errors.ts';
 import type { AttrValue, DType, Graph, GraphInput, GraphOutput, InputRole, Node, Span } from './graph.ts';
-import { OPS, isOpName, type OpName } from './ops.ts';
+import { OPS, isOpName, type OpName } from './ops/index.ts';
 import { verifyGraph } from './verify.ts';
 
 const ROLES: readonly string[] = ['input', 'param', 'frozen', 'state'];

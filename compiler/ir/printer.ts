@@ -10,7 +10,7 @@
 import { formatShape, formatSpan } from './errors.ts';
 import { formatAttr } from './formatAttr.ts';
 import type { AttrValue, Graph, Node } from './graph.ts';
-import { OPS } from './ops.ts';
+import { OPS } from './ops/index.ts';
 
 function sameAttr(a: AttrValue, b: AttrValue): boolean {
   return JSON.stringify(a) === JSON.stringify(b);

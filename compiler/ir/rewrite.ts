@@ -5,6 +5,7 @@
 import { GraphBuilder, type Value } from './builder.ts';
 import { IRError } from './errors.ts';
 import type { Graph, Node } from './graph.ts';
+import { attrsOf } from './ops/index.ts';
 
 export interface RewriteContext {
   readonly builder: GraphBuilder;
@@ -33,8 +34,8 @@ export function copyNodes(g: Graph, builder: GraphBuilder, visit?: NodeRewriter)
     if (node.inputs.some((i) => !mapped[i])) continue;
     const inputs = node.inputs.map((i) => mapped[i]!);
     if (node.op === 'input') {
-      const v = builder.input(node.attrs.name as string, node.shape, {
-        role: g.inputs.find((i) => i.node === node.id)?.role ?? (node.attrs.role as 'input'),
+      const v = builder.input(attrsOf(node, 'input').name, node.shape, {
+        role: g.inputs.find((i) => i.node === node.id)?.role ?? attrsOf(node, 'input').role,
         dtype: node.dtype,
         span: node.span,
       });

@@ -2,7 +2,7 @@
  * Shape arithmetic shared by the shape rules, the interpreter and autodiff: numpy broadcasting,
  * row-major strides, axis normalisation.
  */
-import type { Shape } from './graph.ts';
+import type { Shape } from './types.ts';
 
 /** Row-major strides of a shape (in elements). */
 export function stridesOf(shape: Shape): number[] {

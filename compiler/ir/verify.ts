@@ -4,7 +4,8 @@
  */
 import { IRShapeError, IRVerifyError, formatShape } from './errors.ts';
 import type { Graph } from './graph.ts';
-import { OPS, attrMatchesKind, isOpName, type TypeInfo } from './ops.ts';
+import { OPS, attrMatchesKind, isOpName } from './ops/index.ts';
+import type { TypeInfo } from './types.ts';
 import { shapesEqual } from './shape.ts';
 
 /**

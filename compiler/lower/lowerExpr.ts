@@ -108,6 +108,20 @@ function attrInts(e: OpExpr, name: string): number[] {
   return v as number[];
 }
 
+const isDim = (v: unknown): v is Dim => typeof v === 'object' && v !== null && !Array.isArray(v) && 'terms' in v;
+
+function attrDim(e: OpExpr, name: string): Dim {
+  const v = e.attrs[name];
+  if (!isDim(v)) throw new LowerError('internal', `${e.op}: attribute ${name} is not a size`, e.span);
+  return v;
+}
+
+function attrDims(e: OpExpr, name: string): Dim[] {
+  const v = e.attrs[name];
+  if (!Array.isArray(v) || !v.every(isDim)) throw new LowerError('internal', `${e.op}: attribute ${name} is not a list of sizes`, e.span);
+  return v;
+}
+
 /** Reduction axes: the checker records -1 for "all axes". */
 function reductionAxes(e: OpExpr, x: Value): number[] {
   const axis = attrNum(e, 'axis');
@@ -194,7 +208,7 @@ export const OP_RULES: Readonly<Record<string, OpRule>> = {
   softplus: unary('softplus'),
   detach: unary('detach'),
   normal: (l) => {
-    const shape = l.scope.env.shape(l.e.attrs.shape as Dim[], 'the shape of normal', l.e.span);
+    const shape = l.scope.env.shape(attrDims(l.e, 'shape'), 'the shape of normal', l.e.span);
     if (!l.scope.noise) throw new LowerError('internal', 'noise outside a forward pass', l.e.span);
     return l.scope.noise(shape, l.e);
   },
@@ -231,18 +245,18 @@ export const OP_RULES: Readonly<Record<string, OpRule>> = {
   },
   reshape: (l) => {
     const x = l.arg(0);
-    const shape = l.e.attrs.shape as Dim[];
+    const shape = attrDims(l.e, 'shape');
     return l.b.reshape(x, l.scope.env.shape(shape, 'reshape', l.e.span));
   },
   concat: (l) => l.b.concat(l.e.args.map((_, i) => l.arg(i)), attrNum(l.e, 'axis')),
   slice: (l) => {
     const x = l.arg(0);
     const env = l.scope.env;
-    const start = env.eval(l.e.attrs.start as Dim, 'the start of slice', l.e.span);
-    const size = env.extent(l.e.attrs.size as Dim, 'the size of slice', l.e.span);
+    const start = env.eval(attrDim(l.e, 'start'), 'the start of slice', l.e.span);
+    const size = env.extent(attrDim(l.e, 'size'), 'the size of slice', l.e.span);
     return l.b.slice(x, attrNum(l.e, 'axis'), start, size);
   },
-  iota: (l) => l.b.iota([l.scope.env.extent(l.e.attrs.n as Dim, 'iota', l.e.span)], 0),
+  iota: (l) => l.b.iota([l.scope.env.extent(attrDim(l.e, 'n'), 'iota', l.e.span)], 0),
   softmax: (l) => l.b.softmax(l.f32(0), attrNum(l.e, 'axis')),
   log_softmax: (l) => l.b.logSoftmax(l.f32(0), attrNum(l.e, 'axis')),
   layer_norm: (l) => l.b.layerNorm(l.f32(0), l.f32(1), l.f32(2), { eps: attrNum(l.e, 'eps') }),

@@ -21,7 +21,7 @@
  * Results that would not be finite are left unfolded (constants must be finite).
  */
 import {
-  GraphBuilder, IREvaluationError, OPS, evaluateOp, numel, rewriteGraph, shapesEqual,
+  GraphBuilder, IREvaluationError, OPS, attrsOf, evaluateOp, numel, rewriteGraph, shapesEqual,
   type Graph, type Node, type Shape, type TensorData, type Value,
 } from '../ir/index.ts';
 
@@ -45,7 +45,7 @@ export function foldConstants(g: Graph, options: ConstantFoldOptions = {}): Grap
   return rewriteGraph(g, (node, ctx) => {
     const b = ctx.builder;
     const src = ctx.inputs.map((v) => b.nodeOf(v));
-    const fill = (i: number): number | undefined => (src[i]?.op === 'constant' ? (src[i]!.attrs.value as number) : undefined);
+    const fill = (i: number): number | undefined => (src[i]?.op === 'constant' ? attrsOf(src[i]!, 'constant').value : undefined);
     const isFill = (i: number, value: number): boolean => fill(i) === value;
     // The operand itself, stretched to this node's shape if the op broadcast it.
     const as = (i: number): Value => {
@@ -55,7 +55,7 @@ export function foldConstants(g: Graph, options: ConstantFoldOptions = {}): Grap
 
     // A literal whose elements are all equal is a filled constant.
     if (node.op === 'literal') {
-      const values = node.attrs.values as number[];
+      const values = attrsOf(node, 'literal').values;
       if (values.every((v) => v === values[0])) return b.constant(values[0]!, node.shape, node.dtype);
       return undefined;
     }
@@ -135,10 +135,10 @@ export function foldConstants(g: Graph, options: ConstantFoldOptions = {}): Grap
         if (shapesEqual(x.shape, node.shape)) return x;
         break;
       case 'transpose': {
-        const perm = node.attrs.perm as number[];
+        const perm = attrsOf(node, 'transpose').perm;
         if (perm.every((p, i) => p === i)) return x;
         if (src[0]!.op === 'transpose') {
-          const inner = src[0]!.attrs.perm as number[];
+          const inner = attrsOf(src[0]!, 'transpose').perm;
           const composed = perm.map((p) => inner[p]!);
           const base = b.value(src[0]!.inputs[0]!);
           return composed.every((p, i) => p === i) ? base : b.transpose(base, composed);
@@ -154,7 +154,7 @@ export function foldConstants(g: Graph, options: ConstantFoldOptions = {}): Grap
       case 'sum':
       case 'mean':
       case 'reduceMax': {
-        const axes = node.attrs.axes as number[];
+        const axes = attrsOf(node, 'sum', 'mean', 'reduceMax').axes;
         // Reducing only extent-1 axes moves no data: a reshape (or nothing).
         if (axes.every((a) => x.shape[a] === 1)) return shapesEqual(x.shape, node.shape) ? x : b.reshape(x, node.shape);
         break;
@@ -174,7 +174,7 @@ function emitConstant(b: GraphBuilder, data: TensorData, shape: Shape, dtype: No
 
 /** The single element value of an op over filled operands (see `foldsUniformly`). */
 function uniformResult(node: Node, src: readonly Node[]): number | undefined {
-  const value = (i: number): number => src[i]!.attrs.value as number;
+  const value = (i: number): number => attrsOf(src[i]!, 'constant').value;
   if (OPS[node.op].kind === 'layout') {
     // concat of differing fills is not uniform.
     return src.every((n) => n.attrs.value === src[0]!.attrs.value) ? value(0) : undefined;

@@ -7,7 +7,7 @@
  *
  * No [b, e, d] intermediate, no reduction kernel; the reshapes are free (contiguous buffers).
  */
-import { numel, shapesEqual, type Graph } from '../ir/index.ts';
+import { attrsOf, numel, shapesEqual, type Graph } from '../ir/index.ts';
 import { eliminateDeadCode } from './deadCode.ts';
 import { hasSingleUse, outputIds, productTerm, rebuild, usersOf } from './fuseHelpers.ts';
 
@@ -21,7 +21,7 @@ export function fuseBatchedWeightGradient(g: Graph): Graph {
     const t = productTerm(x);
     if (!t || !t.transA || t.transB || !hasSingleUse(g, users, outputs, x.id)) return undefined;
     const nb = x.shape.length - 2;
-    const axes = node.attrs.axes as number[];
+    const axes = attrsOf(node, 'sum').axes;
     if (nb < 1 || axes.length !== nb || !axes.every((a, i) => a === i)) return undefined;
     const a = g.nodes[t.a]!;
     const b = g.nodes[t.b]!;

@@ -16,7 +16,7 @@
  * of a small buffer (≤ MAX_BODY_REDUCTION elements) to a scalar is a body op too, a loop in the
  * kernel (e.g. the count of filled ring rows a SWAG sample scales by).
  */
-import { OPS, isBodyOp, isBodyReduction, numel, printBody, type BodyArg, type BodyInstruction, type Graph, type Node } from '../ir/index.ts';
+import { OPS, attrsOf, instructionOf, isBodyOp, isBodyReduction, numel, printBody, type BodyArg, type BodyInstruction, type Graph, type Node } from '../ir/index.ts';
 import { eliminateDeadCode } from './deadCode.ts';
 import { outputIds, rebuild, usersOf } from './fuseHelpers.ts';
 
@@ -54,7 +54,7 @@ export function elementwiseGroups(g: Graph, options: FuseElementwiseOptions = {}
     // is a free alias in the scheduler, better left alone).
     if (OPS[n.op].kind === 'reduction') {
       const x = g.nodes[n.inputs[0]!]!;
-      return !fusible[x.id] && numel(x.shape) > 1 && isBodyReduction(x, n.attrs);
+      return !fusible[x.id] && numel(x.shape) > 1 && isBodyReduction(x, attrsOf(n, 'sum', 'mean', 'reduceMax'));
     }
     if (n.op === 'reshape') return isUnitReshape(n, g.nodes[n.inputs[0]!]!);
     if (n.op === 'literal') return numel(n.shape) <= maxLiteral;
@@ -149,7 +149,7 @@ export function groupBody(g: Graph, group: ElementwiseGroup): { body: BodyInstru
     const args = node.inputs.map((i): BodyArg => {
       const src = g.nodes[i]!;
       if (group.members.has(i)) {
-        if (src.op === 'constant' && src.dtype === 'f32' && src.shape.length === 0) return { scalar: src.attrs.value as number };
+        if (src.op === 'constant' && src.dtype === 'f32' && src.shape.length === 0) return { scalar: attrsOf(src, 'constant').value };
         return { result: position.get(i)! };
       }
       let k = operands.indexOf(i);
@@ -157,7 +157,7 @@ export function groupBody(g: Graph, group: ElementwiseGroup): { body: BodyInstru
       return { operand: k };
     });
     position.set(id, body.length);
-    body.push({ op: node.op, args, attrs: node.attrs });
+    body.push(instructionOf(node, args));
   }
   return { body, operands };
 }

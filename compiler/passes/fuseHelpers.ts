@@ -3,7 +3,7 @@
  * a rebuild loop whose visitor can reach the rewritten value of any earlier node (a fused node
  * takes operands from anywhere up its chain, not only from the node being visited).
  */
-import { GraphBuilder, numel, type Graph, type Node, type Value } from '../ir/index.ts';
+import { GraphBuilder, attrsOf, numel, type Graph, type Node, type Value } from '../ir/index.ts';
 
 /** For every node, the ids of the nodes using it (once per use). */
 export function usersOf(g: Graph): number[][] {
@@ -25,7 +25,7 @@ export function hasSingleUse(g: Graph, users: readonly number[][], outputs: Read
 /** The value of an f32 constant with one element (a scalar, or [1, 1] and the like). */
 export function scalarConstant(node: Node | undefined): number | undefined {
   if (!node || node.op !== 'constant' || node.dtype !== 'f32' || numel(node.shape) !== 1) return undefined;
-  return node.attrs.value as number;
+  return attrsOf(node, 'constant').value;
 }
 
 /**
@@ -86,7 +86,7 @@ export function rebuild(g: Graph, visit: (node: Node, ctx: RebuildContext) => Va
   for (const node of g.nodes) {
     if (node.op === 'input') {
       const input = g.inputs.find((i) => i.node === node.id);
-      const v = b.input(node.attrs.name as string, node.shape, { role: input?.role ?? (node.attrs.role as 'input'), dtype: node.dtype, span: node.span });
+      const v = b.input(attrsOf(node, 'input').name, node.shape, { role: input?.role ?? attrsOf(node, 'input').role, dtype: node.dtype, span: node.span });
       mapped[node.id] = node.name !== undefined ? b.named(v, node.name) : v;
       continue;
     }

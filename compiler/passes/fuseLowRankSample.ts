@@ -11,7 +11,7 @@
  * a fusedElementwise only this product reads, its body becomes the coefficient body; otherwise c
  * is read from its buffer.
  */
-import { MAX_LOW_RANK, parseBody, printBody, shapesEqual, type BodyArg, type BodyInstruction, type Graph, type Node } from '../ir/index.ts';
+import { MAX_LOW_RANK, attrsOf, parseBody, printBody, shapesEqual, type BodyArg, type BodyInstruction, type Graph, type Node } from '../ir/index.ts';
 import { eliminateDeadCode } from './deadCode.ts';
 import { hasSingleUse, outputIds, productTerm, rebuild, usersOf } from './fuseHelpers.ts';
 
@@ -59,7 +59,7 @@ export function fuseLowRankSample(g: Graph, options: FuseLowRankSampleOptions = 
       const remap = (body: readonly BodyInstruction[], operandOf: (k: number) => BodyArg): BodyInstruction[] =>
         body.map((ins) => ({ ...ins, args: ins.args.map((x) => ('operand' in x ? operandOf(x.operand) : x)) }));
       const coef: BodyInstruction[] = c.op === 'fusedElementwise' && single(c.id)
-        ? remap(parseBody(c.attrs.body as string), (k) => ({ operand: readOf(c.inputs[k]!) }))
+        ? remap(parseBody(attrsOf(c, 'fusedElementwise').body), (k) => ({ operand: readOf(c.inputs[k]!) }))
         : [{ op: 'reshape', args: [{ operand: readOf(c.id) }], attrs: { shape: [...c.shape] } }];
       if (term.alpha !== 1) coef.push({ op: 'mul', args: [{ result: coef.length - 1 }, { scalar: term.alpha }], attrs: {} });
       // The epilogue reads the product as $0 [1, N]; a reshape between is redone in the body.
@@ -67,7 +67,7 @@ export function fuseLowRankSample(g: Graph, options: FuseLowRankSampleOptions = 
       const epilogue: BodyInstruction[] = [];
       if (viaReshape) epilogue.push({ op: 'reshape', args: [{ operand: 0 }], attrs: { shape: [...g.nodes[tail.inputs[operand]!]!.shape] } });
       const shift = epilogue.length;
-      const body = parseBody(tail.attrs.body as string).map((ins) => ({
+      const body = parseBody(attrsOf(tail, 'fusedElementwise').body).map((ins) => ({
         ...ins,
         args: ins.args.map((x): BodyArg => {
           if ('result' in x) return { result: x.result + shift };

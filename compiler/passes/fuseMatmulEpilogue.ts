@@ -8,7 +8,7 @@
  * It follows the chain of single-use consumers from a matmul (or a concatenated fusedMatmul)
  * while each step fits that form, and replaces the chain's last node by one fusedMatmul.
  */
-import { MATMUL_ACTIVATIONS, type Graph, type Node } from '../ir/index.ts';
+import { MATMUL_ACTIVATIONS, attrsOf, type Graph, type Node } from '../ir/index.ts';
 import { eliminateDeadCode } from './deadCode.ts';
 import { hasSingleUse, outputIds, rebuild, scaledBy, usersOf } from './fuseHelpers.ts';
 
@@ -47,7 +47,7 @@ export function fuseMatmulEpilogue(g: Graph): Graph {
     if (!isBareMatmul(node)) continue;
     const rank = node.shape.length;
     const [m, n] = [node.shape[rank - 2]!, node.shape[rank - 1]!];
-    const e: Epilogue = { start: node.id, alpha: node.op === 'fusedMatmul' ? (node.attrs.alpha as number) : 1, scale: 1, activation: '' };
+    const e: Epilogue = { start: node.id, alpha: node.op === 'fusedMatmul' ? attrsOf(node, 'fusedMatmul').alpha : 1, scale: 1, activation: '' };
     let cur = node.id;
     while (hasSingleUse(g, users, outputs, cur) && e.activation === '') {
       const u = g.nodes[users[cur]![0]!]!;
@@ -79,7 +79,7 @@ export function fuseMatmulEpilogue(g: Graph): Graph {
     const operands = [...start.inputs];
     if (e.bias !== undefined) operands.push(e.bias);
     if (e.rowBias !== undefined) operands.push(e.rowBias);
-    const concat = start.op === 'fusedMatmul' && (start.attrs.concat as boolean);
+    const concat = start.op === 'fusedMatmul' && attrsOf(start, 'fusedMatmul').concat;
     return ctx.builder.node('fusedMatmul', operands.map(ctx.valueOf), {
       transA: start.attrs.transA,
       transB: start.attrs.transB,

@@ -5,7 +5,7 @@
  *
  *   matmul(transpose(x, [..., r, r-1... swap]), y) → matmul(x, y) {transA: !transA}
  */
-import type { Graph, Node } from '../ir/index.ts';
+import { attrsOf, type Graph, type Node } from '../ir/index.ts';
 import { eliminateDeadCode } from './deadCode.ts';
 import { rebuild } from './fuseHelpers.ts';
 
@@ -17,7 +17,7 @@ export function swapsLastTwo(perm: readonly number[]): boolean {
 
 function swapped(g: Graph, id: number): number | undefined {
   const n: Node = g.nodes[id]!;
-  return n.op === 'transpose' && swapsLastTwo(n.attrs.perm as number[]) ? n.inputs[0] : undefined;
+  return n.op === 'transpose' && swapsLastTwo(attrsOf(n, 'transpose').perm) ? n.inputs[0] : undefined;
 }
 
 export function fuseMatmulTranspose(g: Graph): Graph {
@@ -29,8 +29,8 @@ export function fuseMatmulTranspose(g: Graph): Graph {
     const sb = swapped(g, b);
     if (sa === undefined && sb === undefined) return undefined;
     changed = true;
-    const transA = (node.attrs.transA as boolean) !== (sa !== undefined);
-    const transB = (node.attrs.transB as boolean) !== (sb !== undefined);
+    const transA = attrsOf(node, 'matmul').transA !== (sa !== undefined);
+    const transB = attrsOf(node, 'matmul').transB !== (sb !== undefined);
     return ctx.builder.node('matmul', [ctx.valueOf(sa ?? a), ctx.valueOf(sb ?? b)], { transA, transB }, { span: node.span, name: node.name });
   });
   return changed ? eliminateDeadCode(out) : g;

@@ -14,7 +14,7 @@
  * [0, K) writes nothing). The scheduler writes the row in place when the buffer is the state the
  * graph updates (schedule/lowerKernelGroup.ts).
  */
-import { numel, parseBody, printBody, shapesEqual, type BodyArg, type BodyInstruction, type Graph, type Node, type Value } from '../ir/index.ts';
+import { attrsOf, numel, parseBody, printBody, shapesEqual, type BodyArg, type BodyInstruction, type Graph, type Node, type Value } from '../ir/index.ts';
 import { eliminateDeadCode } from './deadCode.ts';
 import { hasSingleUse, outputIds, rebuild, usersOf } from './fuseHelpers.ts';
 
@@ -64,7 +64,7 @@ function bodyOver(g: Graph, producer: Node, inline: boolean, reads: number[]): B
   }
   const value = constantValue(g, producer);
   if (value !== undefined) return [{ op: 'constant', args: [], attrs: { value, shape: [...producer.shape], dtype: 'f32' } }];
-  return parseBody(producer.attrs.body as string).map((ins) => ({
+  return parseBody(attrsOf(producer, 'fusedElementwise').body).map((ins) => ({
     ...ins,
     args: ins.args.map((a): BodyArg => ('operand' in a ? { operand: readOf(producer.inputs[a.operand]!) } : a)),
   }));
@@ -73,7 +73,7 @@ function bodyOver(g: Graph, producer: Node, inline: boolean, reads: number[]): B
 /** The value of a filled f32 constant, seen through reshapes. */
 function constantValue(g: Graph, n: Node): number | undefined {
   while (n.op === 'reshape') n = g.nodes[n.inputs[0]!]!;
-  return n.op === 'constant' && n.dtype === 'f32' ? (n.attrs.value as number) : undefined;
+  return n.op === 'constant' && n.dtype === 'f32' ? attrsOf(n, 'constant').value : undefined;
 }
 
 export interface FuseRingBufferWriteOptions {

@@ -10,7 +10,7 @@
  * a fusedElementwise of the same shape that reads the softmax value only element for element
  * (through same-shape elementwise ops, no remaps).
  */
-import { OPS, inferBody, numel, parseBody, printBody, type BodyArg, type FusedBody, type Graph, type Node } from '../ir/index.ts';
+import { OPS, attrsOf, inferBody, numel, parseBody, printBody, type BodyArg, type FusedBody, type Graph, type Node } from '../ir/index.ts';
 import { eliminateDeadCode } from './deadCode.ts';
 import { hasSingleUse, outputIds, rebuild, usersOf } from './fuseHelpers.ts';
 
@@ -60,13 +60,13 @@ export function fuseSoftmax(g: Graph, options: FuseSoftmaxOptions = {}): Graph {
     let prologue = '';
     if (input.op === 'fusedElementwise' && hasSingleUse(g, users, outputs, input.id) && input.inputs.length <= maxOperands) {
       operands = [...input.inputs];
-      prologue = input.attrs.body as string;
+      prologue = attrsOf(input, 'fusedElementwise').body;
     }
     let epilogue = '';
     let replaces = s.id;
     const u = hasSingleUse(g, users, outputs, s.id) ? g.nodes[users[s.id]![0]!]! : undefined;
     if (u?.op === 'fusedElementwise' && sameShape(u.shape, s.shape) && numel(u.shape) === numel(s.shape)) {
-      const body = parseBody(u.attrs.body as string);
+      const body = parseBody(attrsOf(u, 'fusedElementwise').body);
       const k = u.inputs.indexOf(s.id);
       const shapes = inferBody(body, u.inputs.map((id) => g.nodes[id]!)).map((t) => t.shape);
       const extra = u.inputs.filter((id) => id !== s.id && !operands.includes(id));
@@ -86,7 +86,7 @@ export function fuseSoftmax(g: Graph, options: FuseSoftmaxOptions = {}): Graph {
     const plan = plans.get(node.id);
     if (!plan) return undefined;
     return ctx.builder.node('fusedSoftmax', plan.operands.map(ctx.valueOf), {
-      axis: plan.softmax.attrs.axis as number,
+      axis: attrsOf(plan.softmax, 'softmax', 'logSoftmax').axis,
       log: plan.softmax.op === 'logSoftmax',
       prologue: plan.prologue,
       epilogue: plan.epilogue,

@@ -3,7 +3,7 @@
  * partial table summed afterwards by a reduction); concat writes each operand into its region
  * of the result, a filled constant operand as a fill without a buffer of its own.
  */
-import { numel, type Node } from '../ir/index.ts';
+import { attrsOf, numel, type Node } from '../ir/index.ts';
 import { SCATTER_CHUNK, gatherKernel, regionCopyKernel, scatterAddKernel } from '../codegen/wgsl/indexing.ts';
 import { nodeLabel, type ScheduleContext } from './context.ts';
 import { reduceAxis } from './lowerReduce.ts';
@@ -42,7 +42,7 @@ function wordOf(value: number, dtype: 'f32' | 'i32'): number {
 }
 
 export function lowerConcat(ctx: ScheduleContext, node: Node): void {
-  const axis = node.attrs.axis as number;
+  const axis = attrsOf(node, 'concat').axis;
   const outer = numel(node.shape.slice(0, axis));
   const inner = numel(node.shape.slice(axis + 1));
   const total = node.shape[axis]!;
@@ -51,7 +51,7 @@ export function lowerConcat(ctx: ScheduleContext, node: Node): void {
   node.inputs.forEach((id, k) => {
     const src = ctx.graph.nodes[id]!;
     const extent = src.shape[axis]!;
-    const fill = src.op === 'constant' && !ctx.hasBuffer(id) ? wordOf(src.attrs.value as number, src.dtype) : undefined;
+    const fill = src.op === 'constant' && !ctx.hasBuffer(id) ? wordOf(attrsOf(src, 'constant').value, src.dtype) : undefined;
     const label = nodeLabel(node, `part${k}`);
     const kernel = regionCopyKernel({ outer, extent, inner, total, start }, fill, label, ctx.maxWorkgroups);
     ctx.launch(kernel, fill === undefined ? [ctx.buffer(id), out] : [out], label);

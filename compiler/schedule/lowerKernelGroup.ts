@@ -17,7 +17,7 @@
  *   read later) is copied into the state at the end (scheduleGraph), so after every run the
  *   state buffers hold the outputs of their names, whichever way they were computed.
  */
-import { numel, parseBody, shapesEqual, type BodyInstruction, type Graph, type Node, type TypeInfo } from '../ir/index.ts';
+import { attrsOf, numel, parseBody, shapesEqual, type BodyInstruction, type Graph, type Node, type TypeInfo } from '../ir/index.ts';
 import { groupKernel, type GroupMemberKernel } from '../codegen/wgsl/kernelGroup.ts';
 import { elementwiseKernel } from '../codegen/wgsl/elementwise.ts';
 import { nodeLabel, type ScheduleContext } from './context.ts';
@@ -127,13 +127,13 @@ export class KernelGrouper {
     const rowShape = node.shape.slice(1);
     switch (node.op) {
       case 'fusedElementwise':
-        return { node, kernel: { n: numel(node.shape), body: parseBody(node.attrs.body as string), outDtype: node.dtype, ...typed(node.inputs) } };
+        return { node, kernel: { n: numel(node.shape), body: parseBody(attrsOf(node, 'fusedElementwise').body), outDtype: node.dtype, ...typed(node.inputs) } };
       case 'writeRow':
         return { node, kernel: { n: numel(rowShape), body: identity(0, rowShape), index: identity(1, []), rows, outDtype: node.dtype, ...typed(node.inputs.slice(1)) } };
       case 'fusedWriteRow':
         return {
           node,
-          kernel: { n: numel(rowShape), body: parseBody(node.attrs.row as string), index: parseBody(node.attrs.index as string), rows, outDtype: node.dtype, ...typed(node.inputs.slice(1)) },
+          kernel: { n: numel(rowShape), body: parseBody(attrsOf(node, 'fusedWriteRow').row), index: parseBody(attrsOf(node, 'fusedWriteRow').index), rows, outDtype: node.dtype, ...typed(node.inputs.slice(1)) },
         };
       default:
         throw new Error(`schedule: ${node.op} (%${node.id}) is not a state update`);

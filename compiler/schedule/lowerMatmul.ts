@@ -7,7 +7,7 @@
  */
 import { shapeClassKey } from '../../kernels/matmul/autotune.ts';
 import { configProblem, defaultConfig, type MatmulConfig, type MatmulShape } from '../../kernels/matmul/config.ts';
-import { fusedMatmulOperands, numel, type Node } from '../ir/index.ts';
+import { attrsOf, fusedMatmulOperands, numel, type Node } from '../ir/index.ts';
 import { elementwiseKernel } from '../codegen/wgsl/elementwise.ts';
 import { matmulKernel, type MatmulDims, type MatmulEpilogue } from '../codegen/wgsl/matmul.ts';
 import { nodeLabel, type ScheduleContext } from './context.ts';
@@ -49,19 +49,20 @@ export function chooseMatmulConfig(ctx: ScheduleContext, shape: MatmulShape, tra
 }
 
 export function lowerMatmul(ctx: ScheduleContext, node: Node): void {
-  const attrs = node.attrs;
-  const fused = node.op === 'fusedMatmul';
-  const at = fused ? fusedMatmulOperands(attrs) : { count: 2 };
+  const { transA, transB } = attrsOf(node, 'matmul', 'fusedMatmul');
+  const f = node.op === 'fusedMatmul' ? attrsOf(node, 'fusedMatmul') : undefined;
+  const fused = f !== undefined;
+  const at = f ? fusedMatmulOperands(f) : { count: 2 };
   const e: MatmulEpilogue = {
-    transA: attrs.transA as boolean,
-    transB: attrs.transB as boolean,
-    concat: fused && (attrs.concat as boolean),
-    concatScale: fused ? (attrs.concatScale as number) : 1,
-    bias: fused && (attrs.bias as boolean),
-    rowBias: fused && (attrs.rowBias as boolean),
-    alpha: fused ? (attrs.alpha as number) : 1,
-    scale: fused ? (attrs.scale as number) : 1,
-    activation: fused ? (attrs.activation as string) : '',
+    transA,
+    transB,
+    concat: fused && f.concat,
+    concatScale: fused ? f.concatScale : 1,
+    bias: fused && f.bias,
+    rowBias: fused && f.rowBias,
+    alpha: fused ? f.alpha : 1,
+    scale: fused ? f.scale : 1,
+    activation: fused ? f.activation : '',
   };
   const rank = node.shape.length;
   const batchShape = node.shape.slice(0, -2);

@@ -8,7 +8,7 @@
 import { REDUCE_THREAD_WORKGROUP, REDUCE_TREE_WORKGROUP, checkPlan, planReduce, reduceSpec, type ReduceConfig, type ReduceDims } from '../../kernels/reduce.ts';
 import { packParams } from '../../kernels/params.ts';
 import { ceilDiv, foldGrid } from '../../abi/grid.ts';
-import type { Node } from '../ir/index.ts';
+import { attrsOf, type Node } from '../ir/index.ts';
 import { nodeLabel, type ScheduleContext } from './context.ts';
 
 type Combine = 'add' | 'max';
@@ -46,7 +46,7 @@ export function reduceAxis(ctx: ScheduleContext, node: Node, src: number, dst: n
 
 export function lowerReduce(ctx: ScheduleContext, node: Node): void {
   const x = ctx.graph.nodes[node.inputs[0]!]!;
-  const axes = new Set(node.attrs.axes as number[]);
+  const axes = new Set(attrsOf(node, 'sum', 'mean', 'reduceMax').axes);
   // The axes that matter: extent > 1, each flagged reduced or kept.
   let dims = x.shape.map((extent, i) => ({ extent, reduced: axes.has(i) })).filter((d) => d.extent > 1);
   const total = dims.filter((d) => d.reduced).reduce((p, d) => p * d.extent, 1);

@@ -6,7 +6,7 @@
 import { labelReduceWgsl, crossEntropyWgsl } from '../../kernels/softmax/cross-entropy.ts';
 import { planRows } from '../../kernels/softmax/rows.ts';
 import { packParams } from '../../kernels/params.ts';
-import { fusedSoftmaxInput, numel, parseBody, type Node } from '../ir/index.ts';
+import { attrsOf, fusedSoftmaxInput, numel, parseBody, type Node } from '../ir/index.ts';
 import { layerNormKernel, rowGrid, softmaxKernel } from '../codegen/wgsl/rows.ts';
 import { nodeLabel, type ScheduleContext } from './context.ts';
 
@@ -14,13 +14,16 @@ import { nodeLabel, type ScheduleContext } from './context.ts';
 export function lowerSoftmax(ctx: ScheduleContext, node: Node): void {
   const fused = node.op === 'fusedSoftmax';
   const operands = node.inputs.map((id) => ctx.graph.nodes[id]!);
-  const x = fused ? fusedSoftmaxInput(operands, node.attrs) : operands[0]!;
-  const axis = node.attrs.axis as number;
+  const x = fused ? fusedSoftmaxInput(operands, attrsOf(node, 'fusedSoftmax')) : operands[0]!;
+  const axis = attrsOf(node, 'softmax', 'logSoftmax', 'fusedSoftmax').axis;
   const dims = { outer: numel(x.shape.slice(0, axis)), cols: x.shape[axis]!, inner: numel(x.shape.slice(axis + 1)) };
   const strategy = planRows(dims.outer * dims.inner, dims.cols, 2, ctx.target);
   const label = nodeLabel(node);
-  const kind = node.op === 'logSoftmax' || (fused && node.attrs.log) ? 'logSoftmax' : 'softmax';
-  const body = (attr: string) => (fused && node.attrs[attr] !== '' ? parseBody(node.attrs[attr] as string) : undefined);
+  const kind = node.op === 'logSoftmax' || (fused && attrsOf(node, 'fusedSoftmax').log) ? 'logSoftmax' : 'softmax';
+  const body = (attr: 'prologue' | 'epilogue') => {
+    const text = fused ? attrsOf(node, 'fusedSoftmax')[attr] : '';
+    return text !== '' ? parseBody(text) : undefined;
+  };
   const kernel = softmaxKernel(kind, dims, strategy, label, ctx.maxWorkgroups, {
     operands,
     prologue: body('prologue'),
@@ -35,7 +38,7 @@ export function lowerLayerNorm(ctx: ScheduleContext, node: Node): void {
   const cols = shape[shape.length - 1]!;
   const rows = numel(shape) / cols;
   const label = nodeLabel(node);
-  const kernel = layerNormKernel(rows, cols, node.attrs.eps as number, planRows(rows, cols, 3, ctx.target), label, ctx.maxWorkgroups);
+  const kernel = layerNormKernel(rows, cols, attrsOf(node, 'layerNorm').eps, planRows(rows, cols, 3, ctx.target), label, ctx.maxWorkgroups);
   ctx.launch(kernel, [ctx.buffer(x), ctx.buffer(gamma), ctx.buffer(beta), ctx.result(node)], label);
 }
 

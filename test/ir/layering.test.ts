@@ -3,7 +3,7 @@
  * reach up into the front end or sideways into the runtime and kernels.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, normalize } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -20,7 +20,10 @@ function importsOf(dir: string): { file: string; spec: string }[] {
 
 describe('layering', () => {
   it('compiler/ir imports only itself, the shared abi/ and node built-ins', () => {
-    const bad = importsOf('compiler/ir').filter(({ spec }) => !spec.startsWith('./') && !spec.startsWith('../../abi/') && !spec.startsWith('node:'));
+    // Relative imports are resolved: compiler/ir has subfolders (ops/).
+    const inside = ({ file, spec }: { file: string; spec: string }): boolean =>
+      spec.startsWith('.') && /^(compiler\/ir|abi)\//.test(normalize(join(dirname(file), spec)));
+    const bad = importsOf('compiler/ir').filter((i) => !inside(i) && !i.spec.startsWith('node:'));
     expect(bad).toEqual([]);
   });
 

@@ -180,16 +180,16 @@ export function bodyFunction(body: FusedBody, operands: readonly TypeInfo[], opt
     const arg = (k: number) => value(ins.args[k]!, operandMap(k));
     switch (ins.op) {
       case 'constant': {
-        const v = ins.attrs.value as number;
+        const v = ins.attrs.value;
         return { expr: t.dtype === 'f32' ? f32Literal(v) : `i32(${v})`, type: t.dtype };
       }
       case 'iota': {
-        const axis = ins.attrs.axis as number;
+        const axis = ins.attrs.axis;
         const k = form(map.rows[axis]!, map.off[axis]!);
         return bind(`${t.dtype}(${idx(k)})`, t.dtype, key);
       }
       case 'literal': {
-        const values = ins.attrs.values as number[];
+        const values = ins.attrs.values;
         const name = `${prefix}literal_${i}`;
         if (!moduleScope.some((l) => l.includes(`var<private> ${name}:`))) {
           const items = values.map((v) => (t.dtype === 'f32' ? f32Literal(v) : `i32(${v})`)).join(', ');
@@ -200,7 +200,7 @@ export function bodyFunction(body: FusedBody, operands: readonly TypeInfo[], opt
       case 'broadcastTo':
         return arg(0);
       case 'transpose': {
-        const perm = ins.attrs.perm as number[];
+        const perm = ins.attrs.perm;
         const rows: (readonly number[])[] = new Array(perm.length);
         const off: number[] = new Array(perm.length);
         perm.forEach((p, j) => {
@@ -210,8 +210,8 @@ export function bodyFunction(body: FusedBody, operands: readonly TypeInfo[], opt
         return value(ins.args[0]!, { rows, off });
       }
       case 'slice': {
-        const axis = ins.attrs.axis as number;
-        return value(ins.args[0]!, { rows: map.rows, off: map.off.map((o, j) => (j === axis ? o + (ins.attrs.start as number) : o)) });
+        const axis = ins.attrs.axis;
+        return value(ins.args[0]!, { rows: map.rows, off: map.off.map((o, j) => (j === axis ? o + ins.attrs.start : o)) });
       }
       case 'reshape': {
         // Extent-1 axes in or out only: the other axes correspond in order.
@@ -230,17 +230,17 @@ export function bodyFunction(body: FusedBody, operands: readonly TypeInfo[], opt
         return bind(`select(${arg(2).expr}, ${arg(1).expr}, ${arg(0).expr} != 0.0)`, t.dtype, key);
       case 'dropout': {
         usesDropout = true;
-        const p = ins.attrs.p as number;
+        const p = ins.attrs.p;
         const x = arg(0).expr;
         const seed = arg(1).expr;
         const k = flatForm(t.shape, map);
-        const keep = `(dropout_bits(${idx(k)}, ${ins.attrs.stream as number}u, ${seed}) >> 9u) >= ${dropoutThreshold(p)}u`;
+        const keep = `(dropout_bits(${idx(k)}, ${ins.attrs.stream}u, ${seed}) >> 9u) >= ${dropoutThreshold(p)}u`;
         return bind(`select(0.0, ${x} * ${f32Literal(1 / (1 - p))}, ${keep})`, 'f32', key);
       }
       case 'sum':
       case 'mean':
       case 'reduceMax': {
-        // A small operand reduced whole (fusedBody's isBodyReduction): a loop in every invocation,
+        // A small operand reduced whole (ir/ops/body.ts's isBodyReduction): a loop in every invocation,
         // in index order from the first element, independent of the output element.
         const a = ins.args[0]!;
         if (!('operand' in a)) throw new Error(`${options.name}: ${ins.op} must read an operand`);
@@ -261,7 +261,7 @@ export function bodyFunction(body: FusedBody, operands: readonly TypeInfo[], opt
         usesNormal = true;
         const seed = arg(0).expr;
         const k = flatForm(t.shape, map);
-        return bind(`random_normal(${idx(k)}, ${ins.attrs.stream as number}u, ${seed})`, 'f32', key);
+        return bind(`random_normal(${idx(k)}, ${ins.attrs.stream}u, ${seed})`, 'f32', key);
       }
       case 'mod': {
         // Floored remainder, corrected by one step where a / b rounds across a whole number

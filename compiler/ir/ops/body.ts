@@ -11,20 +11,33 @@
  * - Every instruction runs the op's own shape rule and evaluator, so a fused node computes
  *   exactly what the ops it replaced computed (the interpreter gives bit-identical results).
  */
-import { IRShapeError } from './errors.ts';
-import { formatAttr, formatNumber } from './formatAttr.ts';
-import { evaluateOp, type EvaluateOptions, type TensorData, type TypedTensor } from './evaluateOp.ts';
-import type { AttrValue, Attrs } from './graph.ts';
-import { OPS, attrMatchesKind, isOpName, type OpName, type TypeInfo } from './ops.ts';
+import { IRShapeError } from '../errors.ts';
+import { formatAttr, formatNumber } from '../formatAttr.ts';
+import type { AttrValue, Attrs, TypeInfo } from '../types.ts';
+import { PRIMITIVE_OPS, isPrimitiveOp, type PrimitiveAttrs, type PrimitiveOpName } from './primitive.ts';
+import { attrMatchesKind, type OpSpec } from './spec.ts';
+
+/** The primitive op table, its rules over untyped attrs (a body instruction's attrs are checked by its schema). */
+const OPS: { readonly [K in PrimitiveOpName]: OpSpec } = PRIMITIVE_OPS;
 
 /** An instruction argument: an operand of the fused node, an earlier result, or an f32 scalar. */
 export type BodyArg = { readonly operand: number } | { readonly result: number } | { readonly scalar: number };
 
-export interface BodyInstruction {
-  readonly op: OpName;
-  readonly args: readonly BodyArg[];
-  /** Every attr of the op's schema (defaults filled). */
-  readonly attrs: Attrs;
+/**
+ * One instruction: a primitive op, its arguments, and every attr of the op's schema (defaults
+ * filled), typed by that schema — a `switch (ins.op)` narrows `ins.attrs`.
+ */
+export type BodyInstruction = {
+  readonly [K in PrimitiveOpName]: { readonly op: K; readonly args: readonly BodyArg[]; readonly attrs: PrimitiveAttrs<K> };
+}[PrimitiveOpName];
+
+/**
+ * The instruction computing `node`'s op over `args` (a node the fusion passes or the scheduler
+ * turn into a body). Its attrs are the node's own, complete and checked by the graph's verifier.
+ */
+export function instructionOf(node: { readonly op: string; readonly attrs: Attrs }, args: readonly BodyArg[]): BodyInstruction {
+  if (!isBodyOp(node.op)) throw bodyError(`body: "${node.op}" cannot be part of a fused elementwise body`);
+  return { op: node.op, args, attrs: node.attrs } as BodyInstruction;
 }
 
 export type FusedBody = readonly BodyInstruction[];
@@ -40,7 +53,8 @@ export const MAX_BODY_REDUCTION = 64;
  * Ops a body may contain: elementwise maths, index remaps and sources computable per element,
  * and reductions of a small operand to a scalar (see `isBodyReduction`).
  */
-export function isBodyOp(op: OpName): boolean {
+export function isBodyOp(op: string): op is PrimitiveOpName {
+  if (!isPrimitiveOp(op)) return false;
   const kind = OPS[op].kind;
   if (kind === 'elementwise' || kind === 'reduction') return true;
   if (kind === 'layout') return op !== 'concat';
@@ -64,7 +78,8 @@ export function printBody(body: FusedBody): string {
       const spec = OPS[ins.op];
       const shown: string[] = [];
       for (const [key, attrSpec] of Object.entries(spec.attrs)) {
-        const v = ins.attrs[key]!;
+        const attrs: Attrs = ins.attrs;
+        const v = attrs[key]!;
         if (attrSpec.default !== undefined && JSON.stringify(v) === JSON.stringify(attrSpec.default)) continue;
         shown.push(`${key}: ${formatAttr(v)}`);
       }
@@ -125,7 +140,7 @@ export function parseBody(text: string): FusedBody {
   const body: BodyInstruction[] = [];
   while (pos < tokens.length) {
     const op = next();
-    if (!isOpName(op) || !isBodyOp(op)) throw bodyError(`body: "${op}" cannot be part of a fused elementwise body`);
+    if (!isBodyOp(op)) throw bodyError(`body: "${op}" cannot be part of a fused elementwise body`);
     const args: BodyArg[] = [];
     if (peek() === '(') {
       next();
@@ -163,7 +178,7 @@ export function parseBody(text: string): FusedBody {
     }
     const arity = spec.arity;
     if (arity !== 'variadic' && args.length !== arity) throw bodyError(`body: ${op} takes ${arity} operands, has ${args.length}`);
-    body.push({ op, args, attrs });
+    body.push(instructionOf({ op, attrs }, args));
     if (pos < tokens.length) expect(';');
   }
   if (body.length === 0) throw bodyError('body: empty');
@@ -185,8 +200,8 @@ function argType(a: BodyArg, operands: readonly TypeInfo[], results: readonly Ty
 }
 
 /** A reduction a body may hold: every axis of an f32 operand of at most MAX_BODY_REDUCTION elements, to a scalar. */
-export function isBodyReduction(operand: TypeInfo, attrs: Attrs): boolean {
-  const axes = attrs.axes as number[];
+export function isBodyReduction(operand: TypeInfo, attrs: { readonly axes: readonly number[]; readonly keepDims: boolean }): boolean {
+  const axes = attrs.axes;
   const count = operand.shape.reduce((a, b) => a * b, 1);
   return operand.dtype === 'f32' && count <= MAX_BODY_REDUCTION && attrs.keepDims === false && axes.length === operand.shape.length && axes.every((a, i) => a === i);
 }
@@ -196,7 +211,7 @@ export function inferBody(body: FusedBody, operands: readonly TypeInfo[]): TypeI
   const results: TypeInfo[] = [];
   for (const ins of body) {
     const types = ins.args.map((a) => argType(a, operands, results));
-    if (OPS[ins.op].kind === 'reduction' && !('operand' in ins.args[0]! && isBodyReduction(types[0]!, ins.attrs))) {
+    if ((ins.op === 'sum' || ins.op === 'mean' || ins.op === 'reduceMax') && !('operand' in ins.args[0]! && isBodyReduction(types[0]!, ins.attrs))) {
       throw bodyError(`body: ${ins.op} must reduce a whole operand $k of at most ${MAX_BODY_REDUCTION} elements to a scalar`, operands);
     }
     try {
@@ -207,19 +222,4 @@ export function inferBody(body: FusedBody, operands: readonly TypeInfo[]): TypeI
     }
   }
   return results;
-}
-
-/** What the fused node computes: each instruction through the reference evaluator. */
-export function evaluateBody(body: FusedBody, operands: readonly TypedTensor[], options: EvaluateOptions): TensorData {
-  const results: TypedTensor[] = [];
-  for (const ins of body) {
-    const inputs = ins.args.map((a): TypedTensor => {
-      if ('operand' in a) return operands[a.operand]!;
-      if ('result' in a) return results[a.result]!;
-      return { shape: [], dtype: 'f32', data: Float64Array.of(a.scalar) };
-    });
-    const type = OPS[ins.op].infer(inputs, ins.attrs);
-    results.push({ ...type, data: evaluateOp({ op: ins.op, attrs: ins.attrs, shape: type.shape, dtype: type.dtype }, inputs, options) });
-  }
-  return results[results.length - 1]!.data;
 }
