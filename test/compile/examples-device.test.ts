@@ -1,7 +1,7 @@
 /**
  * Every shipped example, compiled from source at small odd sizes, run on the device: each
  * program (forward, backward, collect, sample) matches the IR interpreter on the graph it was
- * compiled from, within 1e-4 relative error (2e-4 for USE-Lite), fused as the compiler ships it.
+ * compiled from, within 1e-4 relative error (5e-4 for USE-Lite), fused as the compiler ships it.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -57,12 +57,15 @@ function given(g: Graph, seed: number): Record<string, Feed> {
 
 // USE-Lite's head gradients come back through l2_normalize's backward, g − y(y·g): a cancellation
 // that costs f32 about a bit more than the other examples at these tiny widths (1.1e-4 measured).
+// UseLiteSwagPaper's layer-1 query gradient (q.A) is worse conditioned still: in exact (f64)
+// arithmetic, moving every input by one f32 rounding (±2⁻²⁴ relative) moves it by 1.0e-4; the
+// device, which rounds every intermediate, is 2.3e-4 off (identical run to run).
 // The Llama and BERT finetunes' adapter gradients come back through two attention layers and
 // their norms in f32 (1.0e-4 to 1.1e-4 measured on a good run).
 // BERT's layer-1 query gradient is tiny (max 2.4e-4) and carries the keys' large shared bias through
 // dS @ k: the f64 interpreter with every intermediate stored in f32 is itself 6e-4 off (the device
 // 9.4e-4, identical run to run; absolute difference 1.2e-8). What f32 storage allows, not a race.
-const TOLERANCE: Record<string, number> = { 'use_lite_classifier.swag': 2e-4, 'llama.swag': 2e-4, 'bert.swag': 1.5e-3 };
+const TOLERANCE: Record<string, number> = { 'use_lite_classifier.swag': 5e-4, 'llama.swag': 2e-4, 'bert.swag': 1.5e-3 };
 
 const examples = readdirSync('examples').filter((f) => f.endsWith('.swag')).sort();
 

@@ -73,8 +73,10 @@ describe('examples/custom-adapter through the API', () => {
       const rows = report.results.filter((r: any) => r.split === split);
       expect(rows.map((r: any) => r.method)).toEqual(METHODS);
       for (const r of rows) {
-        expect(Object.keys(r).sort()).toEqual(['bins', 'method', 'metrics', 'split']);
-        expect(Object.keys(r.metrics).sort()).toEqual(['accuracy', 'brier', 'ece', 'nll']);
+        // One seed: the standard errors are 0 and perSeed holds that one seed's values.
+        expect(Object.keys(r).sort()).toEqual(['bins', 'method', 'metrics', 'perSeed', 'split', 'stderr']);
+        expect(r.perSeed).toEqual([r.metrics]);
+        expect(Object.keys(r.metrics).sort()).toEqual(['accuracy', 'brier', 'ece', 'ece (20 bins)', 'nll']);
         for (const v of Object.values(r.metrics) as number[]) expect(Number.isFinite(v)).toBe(true);
         for (const b of r.bins) expect(Object.keys(b).sort()).toEqual(['accuracy', 'confidence', 'count', 'hi', 'lo']);
         expect(r.bins.reduce((s: number, b: any) => s + b.count, 0)).toBe(300);

@@ -49,7 +49,7 @@ describe('inexact divisions', () => {
       code: 'inexact-division',
       message:
         'dim dh = d / h of block SelfAttention at layers.0.attn is not a whole number: d = 10 (instance layers.0.attn: d1, from the request), h = 3 (instance layers.0.attn: h, from the request); the division by h must be exact',
-      where: 'examples/use_lite_classifier.swag:63',
+      where: 'examples/use_lite_classifier.swag:67',
     });
   });
 

@@ -53,9 +53,9 @@ describe('every shipped example lowers and verifies', () => {
     expectSound(graphsOf(network, posterior), ['examples/mlp_classifier.swag', 'examples/lora.swag', 'examples/swag.swag']);
   });
 
-  it('finetune UseLiteSwagFull at tiny sizes: two encoder layers, five adapted projections', () => {
+  it('finetune UseLiteSwagFull at tiny sizes: two encoder layers, seven adapted projections (q, k, v apart)', () => {
     const { network, posterior } = lower(example('use_lite_classifier.swag'), { kind: 'finetune', name: 'UseLiteSwagFull', dims: USE_DIMS, posterior: { dims: { K: 4 } } });
-    expect(network!.attachments).toHaveLength(5);
+    expect(network!.attachments).toHaveLength(7);
     expect(network!.data.map((d) => `${d.name}:${d.dtype}[${d.shape}]`)).toEqual(['ids:i32[2,5]', 'mask:f32[2,5]']);
     expect(network!.trainingSeed).toBe(true);
     expectSound(graphsOf(network, posterior), ['examples/use_lite_classifier.swag', 'examples/lora.swag', 'examples/swag.swag']);

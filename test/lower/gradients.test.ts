@@ -92,7 +92,7 @@ describe('training gradients match finite differences', () => {
     // Weights in ±0.4 keep attention and tanh out of saturation, where gradients vanish below FD noise.
     const feeds = feedsFor(net.training!, 60, { ids, mask, labels: labels(2, 3, 5), seed: [9] }, 0.4);
     const errors = fdErrors(net, feeds, { sample: 6 });
-    expect(Object.keys(errors)).toHaveLength(12); // A and B of five LoRAs, and the head
+    expect(Object.keys(errors)).toHaveLength(16); // A and B of seven LoRAs (q, k, v apart), and the head
     for (const [k, v] of Object.entries(errors)) expect(v, k).toBeLessThan(1e-6);
   });
 });
