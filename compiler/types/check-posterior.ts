@@ -57,8 +57,9 @@ export function checkPosterior(ctx: CheckContext, decl: A.PosteriorDecl): TypedP
     if (m.kind !== 'stat') continue;
     if (!claim(m.name.name, m.name.span)) continue;
     const values = new Map<string, ValueBinding>([[THETA, { type: theta, ref: { kind: 'theta' } }], ...statValues]);
-    if (posthoc) values.set(GRAD, { type: theta, ref: { kind: 'grad' } });
-    const forbidden = posthoc
+    // An unknown mode is reported above; its statistics are checked as if post-hoc.
+    if (decl.mode) values.set(GRAD, { type: theta, ref: { kind: 'grad' } });
+    const forbidden = decl.mode
       ? undefined
       : new Map([[GRAD, `grad (a training example's gradient of the loss by theta) is read only by the statistics of a post-hoc posterior, written 'posterior ${decl.name.name} over params posthoc': this posterior is collected during training, where its statistics see theta`]]);
     const scope: ExprScope = { ctx, values, dims: dimScope, scalars: params.scalars, poisoned, noise: `stat ${m.name.name} of posterior ${decl.name.name}`, ...(forbidden ? { forbidden } : {}) };
