@@ -24,6 +24,8 @@ import { availableMethods, predictMethod, type MethodName, type TrainedRun } fro
 import { type Fingerprint, ResumeMismatchError, diffFingerprints } from '../train/fingerprint.ts';
 import { Network, swagReader } from '../train/network.ts';
 import { trainRun, type RunResult } from '../train/trainer.ts';
+import { collectPosthoc, compilePosterior, glmFromJacobians, glmPredictive, jacobians, meanNll, posteriorDeviations } from '../train/laplace.ts';
+import { mcDropoutSeed, posteriorSeed, predictProbabilities } from '../train/predict.ts';
 import { ConfigError, type ExperimentConfig, type ModelConfig, checkTrainingSize, seedConfig } from './config.ts';
 import { experimentFingerprint, runFingerprint } from './fingerprint.ts';
 import { RESULT_FILE, RUN_MANIFEST, checkRunResult, inspectRun, writeRunManifest } from './runManifest.ts';
@@ -347,7 +349,123 @@ export async function predictRuns(prepared: Prepared, runs: readonly TrainedRun[
     evaluated.push({ method, probs, seconds: (performance.now() - t) / 1000 });
     events.log(`${method}: ${((performance.now() - t) / 1000).toFixed(1)} s`);
   }
+  if (config.model.laplace) evaluated.push(await laplaceMethod(prepared, runs, config, events));
+  if (config.model.blob) evaluated.push(await blobMethod(prepared, config, events));
   return { evaluated, labels: { test: data.test.labels, ...(data.shift ? { shift: data.shift.labels } : {}) } };
+}
+
+/** Another finetune of the same source on the same device (compiled once, kept with the main network). */
+async function companion(prepared: Prepared, config: ExperimentConfig, name: string, batch: number): Promise<Network> {
+  const main = prepared.network;
+  const { file, entry } = companionEntry(config, name);
+  const key = `${file}:${entry}@${batch}`;
+  let net = main.companions.get(key);
+  if (!net) {
+    const weights = await weightsOf(config.model);
+    net = await Network.compile(main.device, {
+      source: readFileSync(file, 'utf8'),
+      file,
+      entry,
+      dims: { ...(config.model.tokenizer ? { t: config.model.maxTokens } : {}), ...config.model.dims, [config.model.batchDim]: batch },
+      batchDim: config.model.batchDim,
+      readFile: swagReader(),
+      ...(weights !== undefined ? { weights } : {}),
+    });
+    main.companions.set(key, net);
+  }
+  const same = net.features.length === main.features.length && net.features.every((f, k) => f.name === main.features[k]!.name && f.rowSize === main.features[k]!.rowSize && f.dtype === main.features[k]!.dtype);
+  if (!same) throw new ConfigError(`${entry} reads other per-example features than ${config.model.entry} (${net.features.map((f) => f.name).join(', ')}): it must adapt the same suffix over the same frozen prefix`);
+  if (net.classes !== main.classes) throw new ConfigError(`${entry} predicts ${net.classes} classes, ${config.model.entry} ${main.classes}`);
+  return net;
+}
+
+/** `Name` (a finetune of model.file) or `file.swag:Name` (the file beside model.file). */
+export function companionEntry(config: ExperimentConfig, name: string): { file: string; entry: string } {
+  const colon = name.lastIndexOf(':');
+  if (colon < 0) return { file: config.model.file, entry: name };
+  return { file: join(dirname(config.model.file), name.slice(0, colon)), entry: name.slice(colon + 1) };
+}
+
+/** The prior precisions tried for Laplace (validation NLL of the linearized predictive picks one). */
+export const PRIOR_PRECISION_GRID = [1e-2, 1e-1, 1, 10, 100, 1e3, 1e4];
+/** Posterior draws that estimate J Σ Jᵀ per example, and softmax draws of the logit Gaussian. */
+const LAPLACE_DRAWS = 100;
+const SOFTMAX_DRAWS = 1000;
+
+/**
+ * Laplace-LoRA on run 1's MAP, no retraining: the post-hoc pass over the training data (per-example
+ * gradients at batch size 1 into the posterior's compiled `collect`), the prior precision by the
+ * validation NLL of the linearized predictive over PRIOR_PRECISION_GRID, then the linearized
+ * predictive on every split.
+ */
+async function laplaceMethod(prepared: Prepared, runs: readonly TrainedRun[], config: ExperimentConfig, events: ExperimentEvents): Promise<EvaluatedMethod> {
+  const t = performance.now();
+  const { features, data } = prepared;
+  const net = await companion(prepared, config, config.model.laplace!, 1);
+  const posterior = net.unit.compiled.posterior;
+  if (!posterior?.posthoc) throw new ConfigError(`'model.laplace': ${config.model.laplace} has no post-hoc posterior ('posterior LaplaceDiag' of examples/laplace.swag, over params posthoc)`);
+  const map = runs[0]!.result.map;
+  const stats = await collectPosthoc(net, map, features.train, data.train.labels, (d, n) => events.progress('Laplace pass', d, n));
+  net.writeParameters(map);
+  const mapTheta = new Float32Array(net.size);
+  for (const e of net.theta.entries) mapTheta.set(map.get(e.path)!, e.offset);
+  const { file } = companionEntry(config, config.model.laplace!);
+  const source = readFileSync(file, 'utf8');
+  const deviationsAt = async (scalars: Record<string, number>) => {
+    const unit = await compilePosterior(net, source, file, posterior.name, scalars);
+    try {
+      return await posteriorDeviations(unit, stats, mapTheta, LAPLACE_DRAWS, (m) => posteriorSeed(runs[0]!.seed, 1_000_000 + m));
+    } finally {
+      unit.destroy();
+    }
+  };
+  let deviations: Float32Array[];
+  let chosen = '';
+  if ('prior_precision' in posterior.scalars) {
+    const val = await jacobians(net, features.validation, (d, n) => events.progress('Laplace validation Jacobians', d, n));
+    let best = { nll: Infinity, lambda: posterior.scalars.prior_precision!, deviations: [] as Float32Array[] };
+    const tried: string[] = [];
+    for (const lambda of PRIOR_PRECISION_GRID) {
+      const devs = await deviationsAt({ prior_precision: lambda });
+      const nll = meanNll(glmFromJacobians(val, net.classes, devs, { softmaxDraws: SOFTMAX_DRAWS }), data.validation.labels, net.classes);
+      tried.push(`${lambda}: ${nll.toFixed(4)}`);
+      if (nll < best.nll) best = { nll, lambda, deviations: devs };
+    }
+    deviations = best.deviations;
+    chosen = `prior precision ${best.lambda} by validation NLL (${tried.join(', ')})`;
+  } else {
+    deviations = await deviationsAt({});
+    chosen = `the posterior's own scalars (it declares no prior_precision)`;
+  }
+  const probs: EvaluatedMethod['probs'] = {} as never;
+  for (const s of (['test', 'shift', 'ood'] as const).filter((s) => features[s])) {
+    probs[s] = await glmPredictive(net, features[s]!, deviations, { softmaxDraws: SOFTMAX_DRAWS, onProgress: (d, n) => events.progress(`Laplace ${s}`, d, n) });
+  }
+  const seconds = (performance.now() - t) / 1000;
+  const method = `Laplace (${posterior.name}, GLM)`;
+  events.log(`${method}: ${stats.size} statistics from ${features.train.count} per-example gradients; ${chosen}; ${seconds.toFixed(1)} s`);
+  return { method, probs, seconds };
+}
+
+/** BLoB: one run of the BLoB finetune per seed (the MAP phase's schedule, no SWAG phase), predicted by S draws of its noise. */
+async function blobMethod(prepared: Prepared, config: ExperimentConfig, events: ExperimentEvents): Promise<EvaluatedMethod> {
+  const t = performance.now();
+  const { features, data } = prepared;
+  const net = await companion(prepared, config, config.model.blob!, config.model.batch);
+  const { swag: _swag, ...plain } = config.train;
+  const seed = config.train.seed;
+  const result = await trainRun(net, features.train, data.train.labels, { ...plain, seed }, undefined, {
+    onStep: (s) => events.progress('BLoB', s.step, s.total, `loss ${s.loss.toFixed(4)}`),
+    ...(events.shouldStop ? { shouldStop: () => events.shouldStop!() } : {}),
+  });
+  const probs: EvaluatedMethod['probs'] = {} as never;
+  const noisy = net.unit.methods.includes('dropoutForward');
+  for (const s of (['test', 'shift', 'ood'] as const).filter((s) => features[s])) {
+    probs[s] = await predictProbabilities(net, features[s]!, noisy ? config.samples : 1, noisy ? { dropoutSeed: (k) => mcDropoutSeed(seed, k) } : {});
+  }
+  const seconds = (performance.now() - t) / 1000;
+  events.log(`BLoB: ${result.stepsRun} steps (loss by epoch ${result.epochLoss.map((l) => l.toFixed(3)).join(' ')}), ${noisy ? config.samples : 1} draws; ${seconds.toFixed(1)} s`);
+  return { method: 'BLoB', probs, seconds };
 }
 
 /** The report over every seed's predictions: writes `<out>/<name>.json`, `.md` and SVGs. */

@@ -86,12 +86,12 @@ export async function compilePosterior(network: Network, source: string, file: s
   return unit!;
 }
 
-/** M draws θ_m − θ_MAP from a posterior unit whose statistics are `stats` (host, M × p). */
-export async function posteriorDeviations(unit: LiveUnit, stats: ReadonlyMap<string, ArrayLike<number>>, mapTheta: Float32Array, draws: number, seed: number): Promise<Float32Array[]> {
+/** M draws θ_m − θ_MAP from a posterior unit whose statistics are `stats` (host, M × p); draw m uses the seed `seedOf(m)`. */
+export async function posteriorDeviations(unit: LiveUnit, stats: ReadonlyMap<string, ArrayLike<number>>, mapTheta: Float32Array, draws: number, seedOf: (m: number) => number): Promise<Float32Array[]> {
   for (const [name, v] of stats) unit.set(name, v);
   const out: Float32Array[] = [];
   for (let m = 0; m < draws; m++) {
-    const feeds: Record<string, ArrayLike<number>> = { seed: [(seed + 7919 * m) | 0] };
+    const feeds: Record<string, ArrayLike<number>> = { seed: [seedOf(m)] };
     if (unit.compiled.graphs.sample!.inputs.some((x) => x.name === 'n')) feeds.n = [1];
     const theta = (await unit.module.device.read(unit.sample(feeds).theta_sample!)) as Float32Array;
     out.push(theta.map((v, j) => v - mapTheta[j]!));

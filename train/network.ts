@@ -221,7 +221,12 @@ export class Network {
     return this.unit.prefix(data);
   }
 
+  /** Other finetunes of the same source compiled on the same device (Laplace's batch-1 network, BLoB's), destroyed with this one. */
+  readonly companions = new Map<string, Network>();
+
   destroy(): void {
+    for (const c of this.companions.values()) c.destroy();
+    this.companions.clear();
     this.unit.destroy();
   }
 }

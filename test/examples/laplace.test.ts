@@ -115,7 +115,7 @@ describe('examples/laplace.swag: diagonal Laplace-LoRA', () => {
         const unit = await compilePosterior(net, readFileSync(PATH, 'utf8'), PATH, 'LaplaceDiag', { prior_precision: lambda });
         try {
           const seed = 4242;
-          const [delta] = await posteriorDeviations(unit, stats, Float32Array.from(theta), 1, seed);
+          const [delta] = await posteriorDeviations(unit, stats, Float32Array.from(theta), 1, () => seed);
           for (let j = 0; j < net.size; j++) {
             const want = philoxNormal(seed, 0, j) / Math.sqrt(got[j]! + lambda);
             expect(Math.abs(delta![j]! - want)).toBeLessThan(2e-5 * (1 + Math.abs(theta[j]!)));
@@ -138,7 +138,7 @@ describe('examples/laplace.swag: diagonal Laplace-LoRA', () => {
       const p = net.size;
       const fisher = stats.get('fisher')!;
       const unit = await compilePosterior(net, readFileSync(PATH, 'utf8'), PATH, 'LaplaceDiag', { prior_precision: LAMBDA });
-      const deviations = await posteriorDeviations(unit, stats, Float32Array.from(theta), 3000, 99);
+      const deviations = await posteriorDeviations(unit, stats, Float32Array.from(theta), 3000, (m) => 99 + m);
       unit.destroy();
       for (let i = 0; i < 3; i++) {
         const f = logits(net, theta, i);
