@@ -49,6 +49,8 @@ export interface CompileSwagOptions {
   dims?: Readonly<Record<string, number>>;
   /** Scalars of a posterior entry (Laplace's `prior_precision`), over its declared defaults. */
   posteriorScalars?: Readonly<Record<string, number>>;
+  /** Tap the training graph for Kronecker factors (`kfac.<P>.input`, `grad.kfac.<P>.probe`; lower/lowerNetwork.ts). */
+  kfacTaps?: boolean;
   /** Default 'gpu'; 'cpu' for llvmpipe. */
   target?: Target;
   limits?: ScheduleLimits;
@@ -265,7 +267,7 @@ export function compileSwag(text: string, file = '<input>', options: CompileSwag
   const backend = { target: options.target ?? 'gpu', ...(options.limits ? { limits: options.limits } : {}), ...(options.fuse === false ? { fuse: false } : {}) } as const;
   for (const [i, entry] of entries.entries()) {
     const plan = plans[i]!;
-    const lowered = lowerProgram(program, plan.request);
+    const lowered = lowerProgram(program, options.kfacTaps && plan.request.kind !== 'posterior' ? { ...plan.request, kfacTaps: true } : plan.request);
     if (!lowered.ok) {
       diagnostics.push(...lowered.errors);
       continue;

@@ -205,3 +205,187 @@ export function meanNll(probs: Float64Array, labels: Int32Array, c: number): num
   for (let i = 0; i < labels.length; i++) s -= Math.log(Math.max(probs[i * c + labels[i]!]!, 1e-12));
   return s / labels.length;
 }
+
+// ---- KFAC ----------------------------------------------------------------------------------------
+
+/** The Kronecker factors of one weight P [out, in] used as `a @ P^T`: Σ aᵀa over input rows, Σ gᵀg over output-gradient rows. */
+export interface KfacLayer {
+  param: string;
+  /** Where P lies in theta. */
+  offset: number;
+  out: number;
+  in: number;
+  /** Σₙ aₙ aₙᵀ [in, in], row-major, f64. */
+  A: Float64Array;
+  /** Σₙ gₙ gₙᵀ [out, out]. */
+  G: Float64Array;
+}
+
+export interface KfacFactors {
+  /** Training examples seen (N). */
+  count: number;
+  layers: KfacLayer[];
+  /** Σₙ gₙ ⊙ gₙ of every parameter (the diagonal used for those outside the factored weights, such as biases). */
+  diag: Float64Array;
+  /** 1 where a parameter belongs to a factored weight. */
+  covered: Uint8Array;
+}
+
+/**
+ * One pass over the training data at the MAP through a network compiled with `kfacTaps` at batch
+ * size 1: for every tapped weight P, its input rows a (`kfac.P.input`) and the loss's gradient at
+ * its output rows g (`grad.kfac.P.probe`) accumulate Σ aᵀa and Σ gᵀg; the per-example gradient
+ * accumulates the diagonal Fisher for the parameters no factor covers.
+ */
+export async function collectKfac(network: Network, map: ReadonlyMap<string, ArrayLike<number>>, features: FeatureTable, labels: Int32Array, onProgress?: (done: number, total: number) => void): Promise<KfacFactors> {
+  if (network.batch !== 1) throw new Error(`the KFAC pass needs the network at batch size 1 (it has ${network.batch})`);
+  const compiled = network.unit.compiled.network!;
+  if (compiled.trainingSeed) throw new Error(`the KFAC pass runs at the MAP without dropout or noise, but ${network.unit.name}'s training graph draws some`);
+  const backward = network.unit.compiled.graphs.backward!;
+  const probes = backward.inputs.filter((i) => i.name.startsWith('kfac.') && i.name.endsWith('.probe'));
+  if (probes.length === 0) throw new Error(`${network.unit.name} was compiled without KFAC taps (kfacTaps), or no param is used as a linear map's weight`);
+  const device = network.device;
+  network.writeParameters(map);
+  const zeros: Record<string, Tensor> = {};
+  const layers: KfacLayer[] = [];
+  const covered = new Uint8Array(network.size);
+  for (const probe of probes) {
+    const param = probe.name.slice('kfac.'.length, -'.probe'.length);
+    const shape = backward.nodes[probe.node]!.shape;
+    zeros[probe.name] = device.tensor(shape, new Float32Array(shape.reduce((a, d) => a * d, 1)));
+    const entry = network.theta.entries.find((e) => e.path === param);
+    const inputNode = backward.outputs.find((o) => o.name === `kfac.${param}.input`);
+    if (!entry || !inputNode) continue;
+    const inn = backward.nodes[inputNode.node]!.shape[1]!;
+    const out = shape[1]!;
+    if (out * inn !== entry.size) continue;
+    layers.push({ param, offset: entry.offset, out, in: inn, A: new Float64Array(inn * inn), G: new Float64Array(out * out) });
+    covered.fill(1, entry.offset, entry.offset + entry.size);
+  }
+  const diag = new Float64Array(network.size);
+  const packed = device.tensor([network.size], new Float32Array(network.size));
+  const outer = (acc: Float64Array, rows: Float32Array, d: number) => {
+    for (let r = 0; r < rows.length / d; r++)
+      for (let i = 0; i < d; i++) {
+        const vi = rows[r * d + i]!;
+        if (vi === 0) continue;
+        for (let j = 0; j < d; j++) acc[i * d + j] += vi * rows[r * d + j]!;
+      }
+  };
+  try {
+    for (let n = 0; n < features.count; n++) {
+      const feeds: Record<string, ArrayLike<number> | Tensor> = { ...features.gather([n], 1), labels: Int32Array.of(labels[n]!), ...zeros };
+      if (compiled.trainingTrainSize) feeds.train_size = [features.count];
+      const out = network.unit.backward(feeds);
+      for (const l of layers) {
+        outer(l.A, (await device.read(out[`kfac.${l.param}.input`]!)) as Float32Array, l.in);
+        outer(l.G, (await device.read(out[`grad.kfac.${l.param}.probe`]!)) as Float32Array, l.out);
+      }
+      for (const e of network.theta.entries) device.copyRange(out[`grad.${e.path}`]!, 0, packed, e.offset, e.size);
+      const g = (await device.read(packed)) as Float32Array;
+      for (let j = 0; j < g.length; j++) diag[j] += g[j]! * g[j]!;
+      if (onProgress && (n % 50 === 49 || n === features.count - 1)) onProgress(n + 1, features.count);
+    }
+  } finally {
+    packed.release();
+    for (const t of Object.values(zeros)) t.release();
+  }
+  return { count: features.count, layers, diag, covered };
+}
+
+/** Eigen-decomposition of a symmetric matrix [n, n] by cyclic Jacobi: values and vectors (columns of Q, row-major). */
+export function symmetricEigen(matrix: Float64Array, n: number): { values: Float64Array; vectors: Float64Array } {
+  const a = Float64Array.from(matrix);
+  const q = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) q[i * n + i] = 1;
+  let total = 0;
+  for (let i = 0; i < n * n; i++) total += a[i]! * a[i]!;
+  for (let sweep = 0; sweep < 60; sweep++) {
+    let off = 0;
+    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) off += a[i * n + j]! * a[i * n + j]!;
+    if (off <= 1e-30 * total || off === 0) break;
+    for (let p = 0; p < n; p++)
+      for (let r = p + 1; r < n; r++) {
+        const apr = a[p * n + r]!;
+        if (Math.abs(apr) < 1e-300) continue;
+        const theta = (a[r * n + r]! - a[p * n + p]!) / (2 * apr);
+        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1);
+        const s = t * c;
+        for (let k = 0; k < n; k++) {
+          const akp = a[k * n + p]!;
+          const akr = a[k * n + r]!;
+          a[k * n + p] = c * akp - s * akr;
+          a[k * n + r] = s * akp + c * akr;
+        }
+        for (let k = 0; k < n; k++) {
+          const apk = a[p * n + k]!;
+          const ark = a[r * n + k]!;
+          a[p * n + k] = c * apk - s * ark;
+          a[r * n + k] = s * apk + c * ark;
+        }
+        for (let k = 0; k < n; k++) {
+          const qkp = q[k * n + p]!;
+          const qkr = q[k * n + r]!;
+          q[k * n + p] = c * qkp - s * qkr;
+          q[k * n + r] = s * qkp + c * qkr;
+        }
+      }
+  }
+  return { values: Float64Array.from({ length: n }, (_, i) => Math.max(a[i * n + i]!, 0)), vectors: q };
+}
+
+/** A KFAC Laplace posterior N(θ_MAP, ((1/N) A ⊗ G + τ I)⁻¹) per factored weight, N(θ_MAP, (diag + τ)⁻¹) elsewhere. */
+export interface KfacPosterior {
+  factors: KfacFactors;
+  eigen: { A: ReturnType<typeof symmetricEigen>; G: ReturnType<typeof symmetricEigen> }[];
+}
+
+export function kfacPosterior(factors: KfacFactors): KfacPosterior {
+  return { factors, eigen: factors.layers.map((l) => ({ A: symmetricEigen(l.A, l.in), G: symmetricEigen(l.G, l.out) })) };
+}
+
+/**
+ * One deviation θ − θ_MAP for the prior precision τ, from standard normals z(k), k over theta:
+ * for a factored weight, δP = Q_G [Z ⊘ sqrt(λ_G λ_Aᵀ / N + τ)] Q_Aᵀ (out × in, Z laid out like P);
+ * elsewhere z / sqrt(diag + τ). Linear in z, so its covariance is exactly the posterior's.
+ */
+export function kfacDeviation(post: KfacPosterior, tau: number, z: (k: number) => number): Float32Array {
+  const f = post.factors;
+  const p = f.diag.length;
+  const delta = new Float32Array(p);
+  for (let j = 0; j < p; j++) if (!f.covered[j]) delta[j] = z(j) / Math.sqrt(f.diag[j]! + tau);
+  f.layers.forEach((l, k) => {
+    const { A, G } = post.eigen[k]!;
+    const [o, m] = [l.out, l.in];
+    // D = Z ⊘ sqrt(λ_G λ_Aᵀ / N + τ), [o, m]
+    const d = new Float64Array(o * m);
+    for (let i = 0; i < o; i++) for (let j = 0; j < m; j++) d[i * m + j] = z(l.offset + i * m + j) / Math.sqrt((G.values[i]! * A.values[j]!) / f.count + tau);
+    // T = Q_G D [o, m]
+    const t = new Float64Array(o * m);
+    for (let i = 0; i < o; i++)
+      for (let k2 = 0; k2 < o; k2++) {
+        const g = G.vectors[i * o + k2]!;
+        if (g === 0) continue;
+        for (let j = 0; j < m; j++) t[i * m + j] += g * d[k2 * m + j]!;
+      }
+    // δP = T Q_Aᵀ: δP[i, j] = Σ_k T[i, k] Q_A[j, k]
+    for (let i = 0; i < o; i++)
+      for (let j = 0; j < m; j++) {
+        let s = 0;
+        for (let k2 = 0; k2 < m; k2++) s += t[i * m + k2]! * A.vectors[j * m + k2]!;
+        delta[l.offset + i * m + j] = s;
+      }
+  });
+  return delta;
+}
+
+/** M deviations from the KFAC posterior at prior precision τ; draw m's normals are a seeded stream (the same for every τ). */
+export function kfacDeviations(post: KfacPosterior, tau: number, draws: number, seed: number): Float32Array[] {
+  const p = post.factors.diag.length;
+  return Array.from({ length: draws }, (_, m) => {
+    const z = normals(seed + 104729 * m);
+    const values = Float64Array.from({ length: p }, () => z());
+    return kfacDeviation(post, tau, (k) => values[k]!);
+  });
+}

@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { philoxNormal } from '../../compiler/codegen/wgsl/dropout.ts';
 import { FeatureTable, computeFeatures } from '../../train/features.ts';
-import { collectPosthoc, compilePosterior, glmFromJacobians, jacobians, logitCovariance, posteriorDeviations, softmaxMonteCarlo } from '../../train/laplace.ts';
+import { collectKfac, collectPosthoc, compilePosterior, glmFromJacobians, jacobians, kfacDeviation, kfacPosterior, logitCovariance, posteriorDeviations, softmaxMonteCarlo, symmetricEigen } from '../../train/laplace.ts';
 import { Network, swagReader } from '../../train/network.ts';
 import { testDevice } from '../helpers/device.ts';
 import { rng } from '../helpers/random.ts';
@@ -37,9 +37,9 @@ const frozen = new Map<string, Float32Array>([
 const x = Float32Array.from({ length: N * F }, normal);
 const labels = Int32Array.from({ length: N }, () => Math.floor(r() * C));
 
-async function setup() {
+async function setup(kfacTaps = false) {
   const device = await testDevice();
-  const net = await Network.compile(device, { source: readFileSync(PATH, 'utf8'), file: PATH, entry: 'MlpLaplace', dims: { features: F, hidden: H, n: 1 }, batchDim: 'n', readFile: swagReader(), weights: frozen });
+  const net = await Network.compile(device, { source: readFileSync(PATH, 'utf8'), file: PATH, entry: 'MlpLaplace', dims: { features: F, hidden: H, n: 1 }, batchDim: 'n', readFile: swagReader(), weights: frozen, kfacTaps });
   // The "MAP": a random point (B nonzero, so every gradient is).
   const map = new Map(net.theta.entries.map((e) => [e.path, Float32Array.from({ length: e.size }, () => 0.3 * normal())]));
   const rows = new FeatureTable(net.dataInputs, N, new Map([[net.dataInputs[0]!.name, x]]));
@@ -51,6 +51,19 @@ async function setup() {
 
 /** The f64 reference: logits of example i at theta (laid out as the network's theta). */
 function logits(net: Network, theta: Float64Array, i: number): Float64Array {
+  return tapped(net, theta, i, {}, {});
+}
+
+/**
+ * The same, with a probe added to the output of every `a @ P^T` (P a param) and each such a
+ * recorded: the Kronecker factors' inputs and, by differences in the probe, output gradients.
+ */
+function tapped(net: Network, theta: Float64Array, i: number, probes: Record<string, Float64Array>, inputs: Record<string, Float64Array>): Float64Array {
+  const tap = (name: string, a: Float64Array, y: Float64Array) => {
+    inputs[name] = a;
+    const pr = probes[name];
+    return pr ? y.map((v, k) => v + pr[k]!) : y;
+  };
   const at = (path: string) => {
     const e = net.theta.entries.find((t) => t.path === path)!;
     return theta.subarray(e.offset, e.offset + e.size);
@@ -58,20 +71,24 @@ function logits(net: Network, theta: Float64Array, i: number): Float64Array {
   const layer = (h: Float64Array, inn: number, name: string) => {
     const [W, bias] = [frozen.get(`${name}.weight`)!, frozen.get(`${name}.bias`)!];
     const [A, B] = [at(`${name}.A`), at(`${name}.B`)];
-    const u = new Float64Array(8);
-    for (let k = 0; k < 8; k++) for (let j = 0; j < inn; j++) u[k] += h[j]! * A[k * inn + j]!;
+    const u0 = new Float64Array(8);
+    for (let k = 0; k < 8; k++) for (let j = 0; j < inn; j++) u0[k] += h[j]! * A[k * inn + j]!;
+    const u = tap(`${name}.A`, h, u0);
+    const v0 = new Float64Array(H);
+    for (let o = 0; o < H; o++) for (let k = 0; k < 8; k++) v0[o] += u[k]! * B[o * 8 + k]!;
+    const v = tap(`${name}.B`, u, v0);
     const y = new Float64Array(H);
     for (let o = 0; o < H; o++) {
       let s = bias[o]!;
       for (let j = 0; j < inn; j++) s += h[j]! * W[o * inn + j]!;
-      for (let k = 0; k < 8; k++) s += SCALE * u[k]! * B[o * 8 + k]!;
-      y[o] = Math.max(s, 0);
+      y[o] = Math.max(s + SCALE * v[o]!, 0);
     }
     return y;
   };
   const h = layer(layer(Float64Array.from(x.subarray(i * F, (i + 1) * F)), F, 'fc1'), H, 'fc2');
   const [Wh, bh] = [at('head.weight'), at('head.bias')];
-  return Float64Array.from({ length: C }, (_, c) => bh[c]! + h.reduce((s, v, j) => s + v * Wh[c * H + j]!, 0));
+  const f = tap('head.weight', h, Float64Array.from({ length: C }, (_, c) => h.reduce((s, v, j) => s + v * Wh[c * H + j]!, 0)));
+  return f.map((v, c) => v + bh[c]!);
 }
 
 const nll = (f: Float64Array, y: number) => {
@@ -172,6 +189,80 @@ describe('examples/laplace.swag: diagonal Laplace-LoRA', () => {
       }
       const probs = glmFromJacobians(rows, C, deviations.slice(0, 200), { softmaxDraws: 500 });
       for (let i = 0; i < N; i++) expect(probs.slice(i * C, (i + 1) * C).reduce((s, v) => s + v, 0)).toBeCloseTo(1, 6);
+    } finally {
+      net.destroy();
+    }
+  }, 180_000);
+
+  it('KFAC: the taps give Σ aᵀa and Σ gᵀg of every a @ P^T, and the sampler has covariance ((1/N) A ⊗ G + τ I)⁻¹', async () => {
+    const { net, map, table, theta } = await setup(true);
+    try {
+      const factors = await collectKfac(net, map, table, labels);
+      const names = ['fc1.A', 'fc1.B', 'fc2.A', 'fc2.B', 'head.weight'];
+      expect(factors.layers.map((l) => l.param).sort()).toEqual([...names].sort());
+      // The reference: inputs recorded, output gradients by central differences in the probes.
+      for (const l of factors.layers) {
+        const A = new Float64Array(l.in * l.in);
+        const G = new Float64Array(l.out * l.out);
+        for (let n = 0; n < N; n++) {
+          const inputs: Record<string, Float64Array> = {};
+          tapped(net, theta, n, {}, inputs);
+          const a = inputs[l.param]!;
+          const g = Float64Array.from({ length: l.out }, (_, k) => {
+            const h = 1e-6;
+            const at = (d: number) => {
+              const probe = new Float64Array(l.out);
+              probe[k] = d;
+              return nll(tapped(net, theta, n, { [l.param]: probe }, {}), labels[n]!);
+            };
+            return (at(h) - at(-h)) / (2 * h);
+          });
+          for (let i = 0; i < l.in; i++) for (let j = 0; j < l.in; j++) A[i * l.in + j] += a[i]! * a[j]!;
+          for (let i = 0; i < l.out; i++) for (let j = 0; j < l.out; j++) G[i * l.out + j] += g[i]! * g[j]!;
+        }
+        const [sa, sg] = [maxAbs(A), maxAbs(G)];
+        expect(sg).toBeGreaterThan(1e-6);
+        for (let k = 0; k < A.length; k++) expect(Math.abs(l.A[k]! - A[k]!)).toBeLessThan(1e-5 * sa);
+        for (let k = 0; k < G.length; k++) expect(Math.abs(l.G[k]! - G[k]!)).toBeLessThan(1e-4 * sg);
+      }
+      // Parameters outside the factored weights (the biases) keep the diagonal Fisher.
+      const bias = net.theta.entries.find((e) => e.path === 'head.bias')!;
+      expect(Array.from(factors.covered.subarray(bias.offset, bias.offset + bias.size))).toEqual(new Array(bias.size).fill(0));
+
+      const post = kfacPosterior(factors);
+      post.eigen.forEach((e, k) => {
+        const l = factors.layers[k]!;
+        for (const [m, d, eig] of [[l.A, l.in, e.A], [l.G, l.out, e.G]] as const) {
+          const scale = maxAbs(m);
+          for (let i = 0; i < d; i++)
+            for (let j = 0; j < d; j++) {
+              let s = 0;
+              for (let q = 0; q < d; q++) s += eig.vectors[i * d + q]! * eig.values[q]! * eig.vectors[j * d + q]!;
+              expect(Math.abs(s - m[i * d + j]!)).toBeLessThan(1e-10 * scale);
+            }
+        }
+      });
+      // The sampler is linear in z: its covariance L Lᵀ against the explicit inverse precision, on fc1.A.
+      const tau = 0.7;
+      const l = factors.layers.find((x) => x.param === 'fc1.A')!;
+      const size = l.out * l.in;
+      const L = Array.from({ length: size }, (_, k) => kfacDeviation(post, tau, (j) => (j === l.offset + k ? 1 : 0)).subarray(l.offset, l.offset + size));
+      const precision = new Float64Array(size * size);
+      for (let o = 0; o < l.out; o++)
+        for (let i = 0; i < l.in; i++)
+          for (let o2 = 0; o2 < l.out; o2++)
+            for (let i2 = 0; i2 < l.in; i2++) precision[(o * l.in + i) * size + o2 * l.in + i2] = (l.A[i * l.in + i2]! * l.G[o * l.out + o2]!) / N + (o === o2 && i === i2 ? tau : 0);
+      // cov · precision = I, cov[a][b] = Σ_k L[k][a] L[k][b].
+      for (let a = 0; a < size; a++)
+        for (let b = 0; b < size; b++) {
+          let s = 0;
+          for (let c = 0; c < size; c++) {
+            let cov = 0;
+            for (let k = 0; k < size; k++) cov += L[k]![a]! * L[k]![c]!;
+            s += cov * precision[c * size + b]!;
+          }
+          expect(Math.abs(s - (a === b ? 1 : 0))).toBeLessThan(1e-4);
+        }
     } finally {
       net.destroy();
     }
