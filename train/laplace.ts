@@ -54,30 +54,59 @@ export async function collectPosthoc(network: Network, map: ReadonlyMap<string, 
   }
 }
 
-/** Logits at the current parameters and the Jacobian rows J_c − pᵀJ (C × p, row-major) of example `i`. */
-export async function logitJacobian(network: Network, features: FeatureTable, i: number): Promise<{ logits: Float32Array; jacobian: Float32Array }> {
+/**
+ * Logits at the current parameters and the Jacobian rows J_c − pᵀJ (C × p, row-major) of example
+ * `i`. Since Σ_c p_c (J_c − pᵀJ) = 0, C − 1 backward passes suffice: the most probable class is
+ * left out and recovered from the others, −Σ_{k≠c} p_k J̃_k / p_c (stable: its p_c is the largest,
+ * and a pass with a label of small probability has an accurate p − e_k in f32). Each pass is
+ * read back once. Without `logits` (f(x) at the current parameters), a forward pass finds them.
+ */
+export async function logitJacobian(network: Network, features: FeatureTable, i: number, logits?: ArrayLike<number>): Promise<{ logits: Float32Array; jacobian: Float32Array }> {
   if (network.batch !== 1) throw new Error(`per-example Jacobians need the network at batch size 1 (it has ${network.batch})`);
   const c = network.classes;
   const p = network.size;
   const device = network.device;
   const rows = features.gather([i], 1);
+  const f = logits ? Float32Array.from(logits) : ((await device.read(network.unit.forward(rows).y!)) as Float32Array);
+  const m = Math.max(...f);
+  const e = Array.from(f, (v) => Math.exp(v - m));
+  const z = e.reduce((a, b) => a + b, 0);
+  const prob = Float64Array.from(e, (v) => v / z);
+  const skip = prob.indexOf(Math.max(...prob));
   const jacobian = new Float32Array(c * p);
   const packed = device.tensor([p], new Float32Array(p));
-  let logits: Float32Array | undefined;
+  const probes = probeFeeds(network);
   try {
     for (let k = 0; k < c; k++) {
-      const feeds: Record<string, ArrayLike<number> | Tensor> = { ...rows, labels: Int32Array.of(k) };
+      if (k === skip) continue;
+      const feeds: Record<string, ArrayLike<number> | Tensor> = { ...rows, labels: Int32Array.of(k), ...probes.feeds };
       if (network.unit.compiled.network!.trainingTrainSize) feeds.train_size = [1];
       const out = network.unit.backward(feeds);
-      if (!logits) logits = (await device.read(out.y!)) as Float32Array;
-      for (const e of network.theta.entries) device.copyRange(out[`grad.${e.path}`]!, 0, packed, e.offset, e.size);
+      for (const en of network.theta.entries) device.copyRange(out[`grad.${en.path}`]!, 0, packed, en.offset, en.size);
       const g = (await device.read(packed)) as Float32Array;
       for (let j = 0; j < p; j++) jacobian[k * p + j] = -g[j]!;
     }
+    for (let j = 0; j < p; j++) {
+      let s = 0;
+      for (let k = 0; k < c; k++) if (k !== skip) s += prob[k]! * jacobian[k * p + j]!;
+      jacobian[skip * p + j] = -s / prob[skip]!;
+    }
   } finally {
     packed.release();
+    probes.release();
   }
-  return { logits: logits!, jacobian };
+  return { logits: f, jacobian };
+}
+
+/** Zero feeds for a KFAC-tapped network's probes (none without taps). */
+function probeFeeds(network: Network): { feeds: Record<string, Tensor>; release(): void } {
+  const backward = network.unit.compiled.graphs.backward!;
+  const feeds: Record<string, Tensor> = {};
+  for (const probe of backward.inputs.filter((x) => x.name.startsWith('kfac.') && x.name.endsWith('.probe'))) {
+    const shape = backward.nodes[probe.node]!.shape;
+    feeds[probe.name] = network.device.tensor(shape, new Float32Array(shape.reduce((a, d) => a * d, 1)));
+  }
+  return { feeds, release: () => Object.values(feeds).forEach((t) => t.release()) };
 }
 
 /** A standalone posterior unit (its collect and sample) for p parameters, with these scalars. */
@@ -169,10 +198,11 @@ export interface GlmOptions {
 }
 
 /** The per-example logits and Jacobian rows of a whole table (for the prior-precision grid, reused per value). */
-export async function jacobians(network: Network, features: FeatureTable, onProgress?: (done: number, total: number) => void): Promise<{ logits: Float32Array; jacobian: Float32Array }[]> {
+export async function jacobians(network: Network, features: FeatureTable, onProgress?: (done: number, total: number) => void, logits?: Float32Array): Promise<{ logits: Float32Array; jacobian: Float32Array }[]> {
   const out = [];
+  const c = network.classes;
   for (let i = 0; i < features.count; i++) {
-    out.push(await logitJacobian(network, features, i));
+    out.push(await logitJacobian(network, features, i, logits?.subarray(i * c, (i + 1) * c)));
     if (onProgress && (i % 50 === 49 || i === features.count - 1)) onProgress(i + 1, features.count);
   }
   return out;
@@ -186,14 +216,18 @@ export function glmFromJacobians(rows: readonly { logits: Float32Array; jacobian
   return probs;
 }
 
-/** The linearized predictive on a table, one example at a time (its Jacobian is not kept). */
-export async function glmPredictive(network: Network, features: FeatureTable, deviations: readonly Float32Array[], options: GlmOptions = {}): Promise<Float64Array> {
+/**
+ * The linearized predictive on a table, one example at a time (its Jacobian is not kept), for
+ * several posteriors at once (one set of deviations each; the Jacobians are shared). `logits`:
+ * f(x; θ_MAP) of every example, when known (else a forward pass per example finds them).
+ */
+export async function glmPredictive(network: Network, features: FeatureTable, deviationSets: readonly (readonly Float32Array[])[], options: GlmOptions & { logits?: Float32Array } = {}): Promise<Float64Array[]> {
   const c = network.classes;
   const draws = options.softmaxDraws ?? 1000;
-  const probs = new Float64Array(features.count * c);
+  const probs = deviationSets.map(() => new Float64Array(features.count * c));
   for (let i = 0; i < features.count; i++) {
-    const r = await logitJacobian(network, features, i);
-    probs.set(softmaxMonteCarlo(r.logits, logitCovariance(r.jacobian, c, deviations), draws, 1 + i), i * c);
+    const r = await logitJacobian(network, features, i, options.logits?.subarray(i * c, (i + 1) * c));
+    deviationSets.forEach((d, k) => probs[k]!.set(softmaxMonteCarlo(r.logits, logitCovariance(r.jacobian, c, d), draws, 1 + i), i * c));
     if (options.onProgress && (i % 50 === 49 || i === features.count - 1)) options.onProgress(i + 1, features.count);
   }
   return probs;
@@ -237,7 +271,7 @@ export interface KfacFactors {
  * its output rows g (`grad.kfac.P.probe`) accumulate Σ aᵀa and Σ gᵀg; the per-example gradient
  * accumulates the diagonal Fisher for the parameters no factor covers.
  */
-export async function collectKfac(network: Network, map: ReadonlyMap<string, ArrayLike<number>>, features: FeatureTable, labels: Int32Array, onProgress?: (done: number, total: number) => void): Promise<KfacFactors> {
+export async function collectKfac(network: Network, map: ReadonlyMap<string, ArrayLike<number>>, features: FeatureTable, labels: Int32Array, onProgress?: (done: number, total: number) => void): Promise<KfacFactors & { posthoc?: Map<string, Float32Array> }> {
   if (network.batch !== 1) throw new Error(`the KFAC pass needs the network at batch size 1 (it has ${network.batch})`);
   const compiled = network.unit.compiled.network!;
   if (compiled.trainingSeed) throw new Error(`the KFAC pass runs at the MAP without dropout or noise, but ${network.unit.name}'s training graph draws some`);
@@ -263,7 +297,17 @@ export async function collectKfac(network: Network, map: ReadonlyMap<string, Arr
     covered.fill(1, entry.offset, entry.offset + entry.size);
   }
   const diag = new Float64Array(network.size);
-  const packed = device.tensor([network.size], new Float32Array(network.size));
+  // One read per example: the gradient, then each layer's input rows and output gradients.
+  const tapSize = layers.reduce((s, l) => s + l.in + l.out, 0);
+  const packed = device.tensor([network.size + tapSize], new Float32Array(network.size + tapSize));
+  // A post-hoc posterior of the network's own (examples/laplace.swag's LaplaceDiag) is collected on the way.
+  const posterior = network.unit.compiled.posterior?.posthoc ? network.unit.compiled.posterior : undefined;
+  const theta = device.tensor([network.size], new Float32Array(network.size));
+  const grad = device.tensor([network.size], new Float32Array(network.size));
+  if (posterior) {
+    for (const st of posterior.stats) network.unit.set(st.name, new Float32Array(st.shape.reduce((a, d) => a * d, 1)));
+    network.packTheta(theta);
+  }
   const outer = (acc: Float64Array, rows: Float32Array, d: number) => {
     for (let r = 0; r < rows.length / d; r++)
       for (let i = 0; i < d; i++) {
@@ -277,20 +321,34 @@ export async function collectKfac(network: Network, map: ReadonlyMap<string, Arr
       const feeds: Record<string, ArrayLike<number> | Tensor> = { ...features.gather([n], 1), labels: Int32Array.of(labels[n]!), ...zeros };
       if (compiled.trainingTrainSize) feeds.train_size = [features.count];
       const out = network.unit.backward(feeds);
+      for (const e of network.theta.entries) device.copyRange(out[`grad.${e.path}`]!, 0, grad, e.offset, e.size);
+      if (posterior) network.unit.collect({ theta, grad, n: [n] });
+      device.copyRange(grad, 0, packed, 0, network.size);
+      let at = network.size;
       for (const l of layers) {
-        outer(l.A, (await device.read(out[`kfac.${l.param}.input`]!)) as Float32Array, l.in);
-        outer(l.G, (await device.read(out[`grad.kfac.${l.param}.probe`]!)) as Float32Array, l.out);
+        device.copyRange(out[`kfac.${l.param}.input`]!, 0, packed, at, l.in);
+        device.copyRange(out[`grad.kfac.${l.param}.probe`]!, 0, packed, at + l.in, l.out);
+        at += l.in + l.out;
       }
-      for (const e of network.theta.entries) device.copyRange(out[`grad.${e.path}`]!, 0, packed, e.offset, e.size);
-      const g = (await device.read(packed)) as Float32Array;
-      for (let j = 0; j < g.length; j++) diag[j] += g[j]! * g[j]!;
+      const all = (await device.read(packed)) as Float32Array;
+      for (let j = 0; j < network.size; j++) diag[j] += all[j]! * all[j]!;
+      at = network.size;
+      for (const l of layers) {
+        outer(l.A, all.subarray(at, at + l.in), l.in);
+        outer(l.G, all.subarray(at + l.in, at + l.in + l.out), l.out);
+        at += l.in + l.out;
+      }
       if (onProgress && (n % 50 === 49 || n === features.count - 1)) onProgress(n + 1, features.count);
     }
+    const stats = new Map<string, Float32Array>();
+    if (posterior) for (const st of posterior.stats) stats.set(st.name, (await device.read(network.unit.tensor(st.name))) as Float32Array);
+    return { count: features.count, layers, diag, covered, ...(posterior ? { posthoc: stats } : {}) };
   } finally {
     packed.release();
+    theta.release();
+    grad.release();
     for (const t of Object.values(zeros)) t.release();
   }
-  return { count: features.count, layers, diag, covered };
 }
 
 /** Eigen-decomposition of a symmetric matrix [n, n] by cyclic Jacobi: values and vectors (columns of Q, row-major). */
@@ -335,45 +393,124 @@ export function symmetricEigen(matrix: Float64Array, n: number): { values: Float
   return { values: Float64Array.from({ length: n }, (_, i) => Math.max(a[i * n + i]!, 0)), vectors: q };
 }
 
-/** A KFAC Laplace posterior N(θ_MAP, ((1/N) A ⊗ G + τ I)⁻¹) per factored weight, N(θ_MAP, (diag + τ)⁻¹) elsewhere. */
-export interface KfacPosterior {
-  factors: KfacFactors;
-  eigen: { A: ReturnType<typeof symmetricEigen>; G: ReturnType<typeof symmetricEigen> }[];
+/** Factors larger than this keep their top KFAC_RANK eigenpairs only (a low-rank form; the rest counts as 0). */
+export const KFAC_FULL_LIMIT = 64;
+export const KFAC_RANK = 64;
+
+/** The top-k eigenpairs of a symmetric PSD matrix [n, n] by subspace iteration with Rayleigh–Ritz (vectors [n, k], row-major). */
+export function topEigen(matrix: Float64Array, n: number, k: number, iterations = 30): { values: Float64Array; vectors: Float64Array; k: number } {
+  const z = normals(12345);
+  let q = Float64Array.from({ length: n * k }, () => z());
+  const orthonormalize = (m: Float64Array) => {
+    for (let c = 0; c < k; c++) {
+      for (let pass = 0; pass < 2; pass++)
+        for (let d = 0; d < c; d++) {
+          let dot = 0;
+          for (let r = 0; r < n; r++) dot += m[r * k + c]! * m[r * k + d]!;
+          for (let r = 0; r < n; r++) m[r * k + c] -= dot * m[r * k + d]!;
+        }
+      let norm = 0;
+      for (let r = 0; r < n; r++) norm += m[r * k + c]! ** 2;
+      norm = Math.sqrt(norm) || 1;
+      for (let r = 0; r < n; r++) m[r * k + c] /= norm;
+    }
+  };
+  const times = (m: Float64Array) => {
+    const y = new Float64Array(n * k);
+    for (let r = 0; r < n; r++)
+      for (let t = 0; t < n; t++) {
+        const a = matrix[r * n + t]!;
+        if (a === 0) continue;
+        for (let c = 0; c < k; c++) y[r * k + c] += a * m[t * k + c]!;
+      }
+    return y;
+  };
+  orthonormalize(q);
+  for (let it = 0; it < iterations; it++) {
+    q = times(q);
+    orthonormalize(q);
+  }
+  // Rayleigh–Ritz: B = Qᵀ M Q, B = V Λ Vᵀ, vectors Q V.
+  const mq = times(q);
+  const b = new Float64Array(k * k);
+  for (let a = 0; a < k; a++) for (let c = 0; c < k; c++) for (let r = 0; r < n; r++) b[a * k + c] += q[r * k + a]! * mq[r * k + c]!;
+  for (let a = 0; a < k; a++) for (let c = a + 1; c < k; c++) b[a * k + c] = b[c * k + a] = (b[a * k + c]! + b[c * k + a]!) / 2;
+  const small = symmetricEigen(b, k);
+  const vectors = new Float64Array(n * k);
+  for (let r = 0; r < n; r++) for (let c = 0; c < k; c++) for (let a = 0; a < k; a++) vectors[r * k + c] += q[r * k + a]! * small.vectors[a * k + c]!;
+  return { values: small.values, vectors, k };
 }
 
-export function kfacPosterior(factors: KfacFactors): KfacPosterior {
-  return { factors, eigen: factors.layers.map((l) => ({ A: symmetricEigen(l.A, l.in), G: symmetricEigen(l.G, l.out) })) };
+/** An eigenbasis kept for a factor: all of it (k = n) or its top k. */
+export interface FactorEigen {
+  values: Float64Array;
+  /** [n, k], row-major: column c is eigenvector c. */
+  vectors: Float64Array;
+  k: number;
 }
 
 /**
- * One deviation θ − θ_MAP for the prior precision τ, from standard normals z(k), k over theta:
- * for a factored weight, δP = Q_G [Z ⊘ sqrt(λ_G λ_Aᵀ / N + τ)] Q_Aᵀ (out × in, Z laid out like P);
- * elsewhere z / sqrt(diag + τ). Linear in z, so its covariance is exactly the posterior's.
+ * A KFAC Laplace posterior N(θ_MAP, ((1/N) A ⊗ G + τ I)⁻¹) per factored weight, N(θ_MAP, (diag + τ)⁻¹)
+ * elsewhere. A factor of size above KFAC_FULL_LIMIT keeps its top KFAC_RANK eigenpairs (the rest
+ * taken as 0: precision τ in those directions).
+ */
+export interface KfacPosterior {
+  factors: KfacFactors;
+  eigen: { A: FactorEigen; G: FactorEigen }[];
+}
+
+export function kfacPosterior(factors: KfacFactors, limit = KFAC_FULL_LIMIT, rank = KFAC_RANK): KfacPosterior {
+  const eig = (m: Float64Array, n: number): FactorEigen => (n <= limit ? { ...symmetricEigen(m, n), k: n } : topEigen(m, n, Math.min(rank, n)));
+  return { factors, eigen: factors.layers.map((l) => ({ A: eig(l.A, l.in), G: eig(l.G, l.out) })) };
+}
+
+/**
+ * One deviation θ − θ_MAP for the prior precision τ, from standard normals z(k), k over theta.
+ * For a factored weight P [out, in], with Z laid out like P and the kept eigenbases Q_G, Q_A:
+ *   δP = Z / √τ + Q_G [ (Q_Gᵀ Z Q_A) ⊙ (1 / sqrt(λ_G λ_Aᵀ / N + τ) − 1 / √τ) ] Q_Aᵀ,
+ * which is Q_G [Z' ⊘ sqrt(λ_G λ_Aᵀ / N + τ)] Q_Aᵀ in full bases and treats directions outside a
+ * kept low-rank basis as having precision τ. Elsewhere z / sqrt(diag + τ). Linear in z, so its
+ * covariance is exactly the posterior's.
  */
 export function kfacDeviation(post: KfacPosterior, tau: number, z: (k: number) => number): Float32Array {
   const f = post.factors;
   const p = f.diag.length;
   const delta = new Float32Array(p);
   for (let j = 0; j < p; j++) if (!f.covered[j]) delta[j] = z(j) / Math.sqrt(f.diag[j]! + tau);
-  f.layers.forEach((l, k) => {
-    const { A, G } = post.eigen[k]!;
-    const [o, m] = [l.out, l.in];
-    // D = Z ⊘ sqrt(λ_G λ_Aᵀ / N + τ), [o, m]
-    const d = new Float64Array(o * m);
-    for (let i = 0; i < o; i++) for (let j = 0; j < m; j++) d[i * m + j] = z(l.offset + i * m + j) / Math.sqrt((G.values[i]! * A.values[j]!) / f.count + tau);
-    // T = Q_G D [o, m]
-    const t = new Float64Array(o * m);
-    for (let i = 0; i < o; i++)
-      for (let k2 = 0; k2 < o; k2++) {
-        const g = G.vectors[i * o + k2]!;
-        if (g === 0) continue;
-        for (let j = 0; j < m; j++) t[i * m + j] += g * d[k2 * m + j]!;
-      }
-    // δP = T Q_Aᵀ: δP[i, j] = Σ_k T[i, k] Q_A[j, k]
+  const root = 1 / Math.sqrt(tau);
+  f.layers.forEach((l, idx) => {
+    const { A, G } = post.eigen[idx]!;
+    const [o, m, ka, kg] = [l.out, l.in, A.k, G.k];
+    const Z = Float64Array.from({ length: o * m }, (_, t) => z(l.offset + t));
+    // ZA = Z Q_A [o, ka]
+    const za = new Float64Array(o * ka);
     for (let i = 0; i < o; i++)
       for (let j = 0; j < m; j++) {
-        let s = 0;
-        for (let k2 = 0; k2 < m; k2++) s += t[i * m + k2]! * A.vectors[j * m + k2]!;
+        const v = Z[i * m + j]!;
+        if (v === 0) continue;
+        for (let c = 0; c < ka; c++) za[i * ka + c] += v * A.vectors[j * ka + c]!;
+      }
+    // core = Q_Gᵀ ZA [kg, ka], scaled
+    const core = new Float64Array(kg * ka);
+    for (let i = 0; i < o; i++)
+      for (let r = 0; r < kg; r++) {
+        const g = G.vectors[i * kg + r]!;
+        if (g === 0) continue;
+        for (let c = 0; c < ka; c++) core[r * ka + c] += g * za[i * ka + c]!;
+      }
+    for (let r = 0; r < kg; r++) for (let c = 0; c < ka; c++) core[r * ka + c] *= 1 / Math.sqrt((G.values[r]! * A.values[c]!) / f.count + tau) - root;
+    // T = Q_G core [o, ka]; δP = Z/√τ + T Q_Aᵀ
+    const t = new Float64Array(o * ka);
+    for (let i = 0; i < o; i++)
+      for (let r = 0; r < kg; r++) {
+        const g = G.vectors[i * kg + r]!;
+        if (g === 0) continue;
+        for (let c = 0; c < ka; c++) t[i * ka + c] += g * core[r * ka + c]!;
+      }
+    for (let i = 0; i < o; i++)
+      for (let j = 0; j < m; j++) {
+        let s = Z[i * m + j]! * root;
+        for (let c = 0; c < ka; c++) s += t[i * ka + c]! * A.vectors[j * ka + c]!;
         delta[l.offset + i * m + j] = s;
       }
   });

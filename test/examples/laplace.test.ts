@@ -242,27 +242,43 @@ describe('examples/laplace.swag: diagonal Laplace-LoRA', () => {
             }
         }
       });
-      // The sampler is linear in z: its covariance L Lᵀ against the explicit inverse precision, on fc1.A.
+      // The sampler is linear in z: its covariance L Lᵀ against the explicit inverse precision, on
+      // fc1.A, with the factors whole and in a low-rank form (top 3 eigenpairs of each: the
+      // precision is then that of the truncated factors Q_k Λ_k Q_kᵀ).
       const tau = 0.7;
-      const l = factors.layers.find((x) => x.param === 'fc1.A')!;
-      const size = l.out * l.in;
-      const L = Array.from({ length: size }, (_, k) => kfacDeviation(post, tau, (j) => (j === l.offset + k ? 1 : 0)).subarray(l.offset, l.offset + size));
-      const precision = new Float64Array(size * size);
-      for (let o = 0; o < l.out; o++)
-        for (let i = 0; i < l.in; i++)
-          for (let o2 = 0; o2 < l.out; o2++)
-            for (let i2 = 0; i2 < l.in; i2++) precision[(o * l.in + i) * size + o2 * l.in + i2] = (l.A[i * l.in + i2]! * l.G[o * l.out + o2]!) / N + (o === o2 && i === i2 ? tau : 0);
-      // cov · precision = I, cov[a][b] = Σ_k L[k][a] L[k][b].
-      for (let a = 0; a < size; a++)
-        for (let b = 0; b < size; b++) {
-          let s = 0;
-          for (let c = 0; c < size; c++) {
-            let cov = 0;
-            for (let k = 0; k < size; k++) cov += L[k]![a]! * L[k]![c]!;
-            s += cov * precision[c * size + b]!;
+      const lowRank = kfacPosterior(factors, 2, 3);
+      const full = symmetricEigen(factors.layers[0]!.A, factors.layers[0]!.in).values.slice().sort((a, b) => b - a);
+      const top = lowRank.eigen[0]!.A.values.slice().sort((a, b) => b - a);
+      for (let k = 0; k < 3; k++) expect(Math.abs(top[k]! - full[k]!)).toBeLessThan(1e-6 * full[0]!);
+      for (const posterior of [post, lowRank]) {
+        const index = factors.layers.findIndex((x) => x.param === 'fc1.A');
+        const l = factors.layers[index]!;
+        const e = posterior.eigen[index]!;
+        const kept = (eig: typeof e.A, n: number) => {
+          const m = new Float64Array(n * n);
+          for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let q = 0; q < eig.k; q++) m[i * n + j] += eig.vectors[i * eig.k + q]! * eig.values[q]! * eig.vectors[j * eig.k + q]!;
+          return m;
+        };
+        const [Ak, Gk] = [kept(e.A, l.in), kept(e.G, l.out)];
+        const size = l.out * l.in;
+        const L = Array.from({ length: size }, (_, k) => kfacDeviation(posterior, tau, (j) => (j === l.offset + k ? 1 : 0)).subarray(l.offset, l.offset + size));
+        const precision = new Float64Array(size * size);
+        for (let o = 0; o < l.out; o++)
+          for (let i = 0; i < l.in; i++)
+            for (let o2 = 0; o2 < l.out; o2++)
+              for (let i2 = 0; i2 < l.in; i2++) precision[(o * l.in + i) * size + o2 * l.in + i2] = (Ak[i * l.in + i2]! * Gk[o * l.out + o2]!) / N + (o === o2 && i === i2 ? tau : 0);
+        // cov · precision = I, cov[a][b] = Σ_k L[k][a] L[k][b].
+        for (let a = 0; a < size; a++)
+          for (let b = 0; b < size; b++) {
+            let s = 0;
+            for (let c = 0; c < size; c++) {
+              let cov = 0;
+              for (let k = 0; k < size; k++) cov += L[k]![a]! * L[k]![c]!;
+              s += cov * precision[c * size + b]!;
+            }
+            expect(Math.abs(s - (a === b ? 1 : 0))).toBeLessThan(1e-4);
           }
-          expect(Math.abs(s - (a === b ? 1 : 0))).toBeLessThan(1e-4);
-        }
+      }
     } finally {
       net.destroy();
     }
