@@ -428,8 +428,9 @@ async function laplaceMethods(prepared: Prepared, runs: readonly TrainedRun[], c
   const posterior = net.unit.compiled.posterior?.posthoc ? net.unit.compiled.posterior : undefined;
   const map = runs[0]!.result.map;
   const factors = await collectKfac(net, map, features.train, data.train.labels, (d, n) => events.progress('Laplace pass', d, n));
-  const kfac = kfacPosterior(factors);
   const tEigen = performance.now();
+  const kfac = kfacPosterior(factors);
+  const eigenSeconds = (performance.now() - tEigen) / 1000;
   net.writeParameters(map);
   const mapTheta = new Float32Array(net.size);
   for (const e of net.theta.entries) mapTheta.set(map.get(e.path)!, e.offset);
@@ -471,7 +472,7 @@ async function laplaceMethods(prepared: Prepared, runs: readonly TrainedRun[], c
     out.forEach((p, k) => (probs[k]![s] = p));
   }
   const seconds = (performance.now() - t) / 1000;
-  events.log(`Laplace: ${factors.layers.map((l) => `${l.param} [${l.out}x${l.in}]`).join(', ')} Kronecker-factored (eigenbases in ${((performance.now() - tEigen) / 1000).toFixed(1)} s), ${net.size - factors.covered.reduce((a, v) => a + v, 0)} parameters diagonal; ${features.train.count} per-example gradients; ${seconds.toFixed(1)} s for ${candidates.length} posteriors`);
+  events.log(`Laplace: ${factors.layers.map((l) => `${l.param} [${l.out}x${l.in}]`).join(', ')} Kronecker-factored (eigenbases in ${eigenSeconds.toFixed(1)} s), ${net.size - factors.covered.reduce((a, v) => a + v, 0)} parameters diagonal; ${features.train.count} per-example gradients; ${seconds.toFixed(1)} s for ${candidates.length} posteriors`);
   // The time is shared: each row reports its part.
   return candidates.map((c, k) => ({ method: c.method, probs: probs[k]!, seconds: seconds / candidates.length }));
 }
