@@ -35,6 +35,10 @@ export interface CompileOptions {
   readFile?: (path: string) => string | undefined;
   /** Also compile `dropoutForward` (MC dropout). */
   dropoutForward?: boolean;
+  /** Scalars of a posterior entry (Laplace's `prior_precision`), over its declared defaults. */
+  posteriorScalars?: Readonly<Record<string, number>>;
+  /** Tap the training graph for Laplace's Kronecker factors (see compiler/lower/lowerNetwork.ts). */
+  kfacTaps?: boolean;
   /** Compile a `prefix` method and cut the other methods at the frozen prefix it caches. */
   splitFrozenPrefix?: boolean;
   /** The seed of the parameters' initializers (default 0): the same seed gives the same bytes. */
@@ -95,6 +99,8 @@ export async function compile(source: string, options: CompileOptions): Promise<
     limits: device.limits as unknown as ScheduleLimits,
     ...(options.entries ? { entries: options.entries } : {}),
     ...(options.dims ? { dims: options.dims } : {}),
+    ...(options.posteriorScalars ? { posteriorScalars: options.posteriorScalars } : {}),
+    ...(options.kfacTaps ? { kfacTaps: true } : {}),
     ...(options.readFile ? { readFile: options.readFile } : {}),
     ...(options.dropoutForward ? { dropoutForward: true } : {}),
     ...(options.splitFrozenPrefix ? { splitFrozenPrefix: true } : {}),

@@ -47,6 +47,10 @@ export interface CompileSwagOptions {
   entries?: readonly string[];
   /** Sizes for every chosen entry; each entry takes the names it declares. */
   dims?: Readonly<Record<string, number>>;
+  /** Scalars of a posterior entry (Laplace's `prior_precision`), over its declared defaults. */
+  posteriorScalars?: Readonly<Record<string, number>>;
+  /** Tap the training graph for Kronecker factors (`kfac.<P>.input`, `grad.kfac.<P>.probe`; lower/lowerNetwork.ts). */
+  kfacTaps?: boolean;
   /** Default 'gpu'; 'cpu' for llvmpipe. */
   target?: Target;
   limits?: ScheduleLimits;
@@ -150,7 +154,7 @@ interface Plan {
 }
 
 /** The request for one entry: the given sizes it declares, defaults for the rest it leaves open. */
-function planEntry(program: CheckedProgram, entry: Entry, given: Readonly<Record<string, number>>): Plan {
+function planEntry(program: CheckedProgram, entry: Entry, given: Readonly<Record<string, number>>, posteriorScalars?: Readonly<Record<string, number>>): Plan {
   const used: string[] = [];
   const defaulted: [string, number][] = [];
   const take = (known: readonly string[], open: readonly string[]): Record<string, number> => {
@@ -204,7 +208,8 @@ function planEntry(program: CheckedProgram, entry: Entry, given: Readonly<Record
       const p = program.posteriors.find((x) => x.name === entry.name)!;
       const size = take(['p'], ['p']);
       const dims = take(dimNames(p.params), unboundParams(p.params));
-      return { request: { kind: 'posterior', name: p.name, p: size.p!, dims }, used, defaulted, bound: { ...size, ...dims } };
+      const scalars = posteriorScalars && Object.keys(posteriorScalars).length ? { scalars: { ...posteriorScalars } } : {};
+      return { request: { kind: 'posterior', name: p.name, p: size.p!, dims, ...scalars }, used, defaulted, bound: { ...size, ...dims } };
     }
   }
 }
@@ -245,7 +250,7 @@ export function compileSwag(text: string, file = '<input>', options: CompileSwag
 
   // Requests.
   const given = options.dims ?? {};
-  const plans = entries.map((e) => planEntry(program, e, given));
+  const plans = entries.map((e) => planEntry(program, e, given, options.posteriorScalars));
   const usedAnywhere = new Set(plans.flatMap((p) => p.used));
   const stray = Object.keys(given).filter((k) => !usedAnywhere.has(k));
   if (stray.length) {
@@ -262,7 +267,7 @@ export function compileSwag(text: string, file = '<input>', options: CompileSwag
   const backend = { target: options.target ?? 'gpu', ...(options.limits ? { limits: options.limits } : {}), ...(options.fuse === false ? { fuse: false } : {}) } as const;
   for (const [i, entry] of entries.entries()) {
     const plan = plans[i]!;
-    const lowered = lowerProgram(program, plan.request);
+    const lowered = lowerProgram(program, options.kfacTaps && plan.request.kind !== 'posterior' ? { ...plan.request, kfacTaps: true } : plan.request);
     if (!lowered.ok) {
       diagnostics.push(...lowered.errors);
       continue;

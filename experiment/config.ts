@@ -33,6 +33,14 @@ export interface ModelConfig {
   batchDim: string;
   /** Sizes the `.swag` file leaves open, beyond the batch `b` and tokens `t`. */
   dims: Record<string, number>;
+  /**
+   * A finetune (`Name` in this file, or `other.swag:Name` beside it) with a post-hoc posterior (`over params posthoc`) and the same
+   * parameters as `entry`: Laplace-LoRA on run 1's MAP (post-hoc pass, prior precision by
+   * validation NLL, linearized predictive). Null: no Laplace row.
+   */
+  laplace: string | null;
+  /** A BLoB finetune (`Name` or `other.swag:Name`, as for laplace), trained once per seed (no SWAG phase) for the BLoB row. Null: no BLoB row. */
+  blob: string | null;
 }
 
 export interface ExperimentConfig {
@@ -66,7 +74,7 @@ export interface ExperimentConfig {
 
 export const DEMO_CONFIG: ExperimentConfig = {
   name: 'demo',
-  model: { file: '../examples/use_lite_classifier.swag', entry: 'UseLiteSwag', weights: 'use-lite', rename: null, tokenizer: 'use-lite', init: null, maxTokens: 64, batch: 32, batchDim: 'b', dims: {} },
+  model: { file: '../examples/use_lite_classifier.swag', entry: 'UseLiteSwag', weights: 'use-lite', rename: null, tokenizer: 'use-lite', init: null, maxTokens: 64, batch: 32, batchDim: 'b', dims: {}, laplace: null, blob: null },
   data: {
     train: 'bundled:imdb',
     validation: 'bundled:imdb',
@@ -114,7 +122,7 @@ export class ConfigError extends Error {
  * taken whole here and checked in `validateConfig`.
  */
 const FREE_FIELDS = new Set([
-  'model.weights', 'model.rename', 'model.tokenizer', 'model.init', 'model.dims',
+  'model.weights', 'model.rename', 'model.tokenizer', 'model.init', 'model.dims', 'model.laplace', 'model.blob',
   'data.train', 'data.validation', 'data.test', 'data.shift', 'data.ood', 'data.sizes', 'data.task',
   'data.text', 'data.features', 'data.label', 'data.labels', 'data.question', 'data.choices', 'data.answer', 'data.answerIndexBase', 'data.sentenceCase', 'data.letterSpace', 'sweep',
 ]);
@@ -152,6 +160,7 @@ function validateShapes(c: ExperimentConfig): void {
   if (m.weights !== null && !isString(m.weights) && !isStringList(m.weights)) throw new ConfigError(`'model.weights' must be a source name, a .safetensors path, a list of them or an index.json, got ${JSON.stringify(m.weights)}`);
   if (m.rename !== null && (typeof m.rename !== 'object' || Array.isArray(m.rename))) throw new ConfigError(`'model.rename' must be an object from checkpoint names to .swag paths, got ${JSON.stringify(m.rename)}`);
   for (const k of ['tokenizer', 'init'] as const) if (m[k] !== null && !isString(m[k])) throw new ConfigError(`'model.${k}' must be a path (or null), got ${JSON.stringify(m[k])}`);
+  for (const k of ['laplace', 'blob'] as const) if (m[k] !== null && (!isString(m[k]) || !/^([^:]+\.swag:)?[A-Za-z_][A-Za-z0-9_]*$/.test(m[k]))) throw new ConfigError(`'model.${k}' must name a finetune, Name (in model.file) or file.swag:Name (a file beside it), or be null; got ${JSON.stringify(m[k])}`);
   if (typeof m.dims !== 'object' || m.dims === null || Array.isArray(m.dims)) throw new ConfigError(`'model.dims' must be an object of sizes, got ${JSON.stringify(m.dims)}`);
   for (const [k, v] of Object.entries(m.dims)) positiveInt(v, `model.dims.${k}`);
   if (c.sweep !== null) {
@@ -332,7 +341,7 @@ function ownDefaults(base: ExperimentConfig, json: Json, configDir: string): Exp
   const data = (json.data ?? {}) as Json;
   const out = structuredClone(base);
   const sameModel = typeof model.file === 'string' && resolve(configDir, model.file) === resolve(DEFAULTS_DIR, base.model.file);
-  if (model.file !== undefined && !sameModel) Object.assign(out.model, { weights: null, rename: null, tokenizer: null, init: null });
+  if (model.file !== undefined && !sameModel) Object.assign(out.model, { weights: null, rename: null, tokenizer: null, init: null, laplace: null, blob: null });
   if (data.train !== undefined) {
     const { seed, resplit, task, text, label } = out.data;
     out.data = { train: '', validation: '', test: '', seed, resplit, task, text, label } as DataConfig;

@@ -125,7 +125,9 @@ export function buildReport(
 
   const comparisons: Comparison[] = [];
   const resultOf = (method: string, split: string) => results.find((r) => r.method === method && r.split === split);
-  for (const method of ['SWAG', 'MultiSWAG', 'SWA', 'Ensemble', 'MC dropout']) {
+  // The Bayesian rows beyond SWAG's family (Laplace, BLoB) are compared with MAP too, when present.
+  const extra = methods.filter((m) => m.startsWith('Laplace') || m === 'BLoB');
+  for (const method of ['SWAG', 'MultiSWAG', ...extra, 'SWA', 'Ensemble', 'MC dropout']) {
     for (const split of [SPLITS.test, SPLITS.shift]) {
       const m = resultOf(method, split);
       const map = resultOf('MAP', split);

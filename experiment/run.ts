@@ -24,6 +24,8 @@ import { availableMethods, predictMethod, type MethodName, type TrainedRun } fro
 import { type Fingerprint, ResumeMismatchError, diffFingerprints } from '../train/fingerprint.ts';
 import { Network, swagReader } from '../train/network.ts';
 import { trainRun, type RunResult } from '../train/trainer.ts';
+import { collectKfac, compilePosterior, glmFromJacobians, glmPredictive, jacobians, kfacDeviations, kfacPosterior, meanNll, posteriorDeviations } from '../train/laplace.ts';
+import { mcDropoutSeed, posteriorSeed, predictProbabilities } from '../train/predict.ts';
 import { ConfigError, type ExperimentConfig, type ModelConfig, checkTrainingSize, seedConfig } from './config.ts';
 import { experimentFingerprint, runFingerprint } from './fingerprint.ts';
 import { RESULT_FILE, RUN_MANIFEST, checkRunResult, inspectRun, writeRunManifest } from './runManifest.ts';
@@ -363,7 +365,153 @@ export async function predictRuns(prepared: Prepared, runs: readonly TrainedRun[
     evaluated.push({ method, probs, seconds: (performance.now() - t) / 1000 });
     events.log(`${method}: ${((performance.now() - t) / 1000).toFixed(1)} s`);
   }
+  if (config.model.laplace) evaluated.push(...(await laplaceMethods(prepared, runs, config, events)));
+  if (config.model.blob) evaluated.push(await blobMethod(prepared, config, events));
   return { evaluated, labels: { test: data.test.labels, ...(data.shift ? { shift: data.shift.labels } : {}) } };
+}
+
+/** Another finetune of the same source on the same device (compiled once, kept with the main network). */
+async function companion(prepared: Prepared, config: ExperimentConfig, name: string, batch: number, kfacTaps = false): Promise<Network> {
+  const main = prepared.network;
+  const { file, entry } = companionEntry(config, name);
+  const key = `${file}:${entry}@${batch}${kfacTaps ? '+kfac' : ''}`;
+  let net = main.companions.get(key);
+  if (!net) {
+    const weights = await weightsOf(config.model);
+    net = await Network.compile(main.device, {
+      source: readFileSync(file, 'utf8'),
+      file,
+      entry,
+      dims: { ...(config.model.tokenizer ? { t: config.model.maxTokens } : {}), ...config.model.dims, [config.model.batchDim]: batch },
+      batchDim: config.model.batchDim,
+      readFile: swagReader(),
+      ...(weights !== undefined ? { weights } : {}),
+      ...(kfacTaps ? { kfacTaps: true } : {}),
+    });
+    main.companions.set(key, net);
+  }
+  const same = net.features.length === main.features.length && net.features.every((f, k) => f.name === main.features[k]!.name && f.rowSize === main.features[k]!.rowSize && f.dtype === main.features[k]!.dtype);
+  if (!same) throw new ConfigError(`${entry} reads other per-example features than ${config.model.entry} (${net.features.map((f) => f.name).join(', ')}): it must adapt the same suffix over the same frozen prefix`);
+  if (net.classes !== main.classes) throw new ConfigError(`${entry} predicts ${net.classes} classes, ${config.model.entry} ${main.classes}`);
+  return net;
+}
+
+/** `Name` (a finetune of model.file) or `file.swag:Name` (the file beside model.file). */
+export function companionEntry(config: ExperimentConfig, name: string): { file: string; entry: string } {
+  const colon = name.lastIndexOf(':');
+  if (colon < 0) return { file: config.model.file, entry: name };
+  return { file: join(dirname(config.model.file), name.slice(0, colon)), entry: name.slice(colon + 1) };
+}
+
+/** The prior precisions tried (the validation NLL of the linearized predictive picks one per posterior). */
+export const PRIOR_PRECISION_GRID = [1e-2, 1e-1, 1, 10, 100, 1e3, 1e4];
+/** Posterior draws that estimate J Σ Jᵀ per example, and softmax draws of the logit Gaussian. */
+const LAPLACE_DRAWS = 100;
+const SOFTMAX_DRAWS = 1000;
+
+/** f(x; θ) of every example of a table, through the main (batched) network: [count, C]. */
+async function logitsOf(network: Network, params: ReadonlyMap<string, ArrayLike<number>>, table: FeatureTable): Promise<Float32Array> {
+  network.writeParameters(params);
+  const b = network.batch;
+  const c = network.classes;
+  const out = new Float32Array(table.count * c);
+  for (let k = 0; k * b < table.count; k++) {
+    const rows = Math.min(b, table.count - k * b);
+    const spec = new Map(network.features.map((f) => [f.name, f]));
+    const feeds = Object.fromEntries(Object.entries(table.gather(Array.from({ length: rows }, (_, i) => k * b + i), b)).map(([name, data]) => [name, network.device.tensor(spec.get(name)!.shape, data, spec.get(name)!.dtype)]));
+    try {
+      const y = (await network.device.read(network.unit.forward(feeds).y!)) as Float32Array;
+      out.set(y.subarray(0, rows * c), k * b * c);
+    } finally {
+      for (const t of Object.values(feeds)) t.release();
+    }
+  }
+  return out;
+}
+
+/**
+ * Laplace-LoRA on run 1's MAP, no retraining. One post-hoc pass over the training data (the
+ * companion network at batch size 1, with KFAC taps): per weight used as `a @ P^T` the Kronecker
+ * factors Σ aᵀa, Σ gᵀg; the diagonal Fisher elsewhere (biases); and, through the compiled
+ * `collect`, the finetune's own post-hoc posterior (LaplaceDiag). For each posterior, the prior
+ * precision by the validation NLL of the linearized predictive over PRIOR_PRECISION_GRID; then the
+ * linearized predictive on every split (the Jacobians shared by both posteriors).
+ */
+async function laplaceMethods(prepared: Prepared, runs: readonly TrainedRun[], config: ExperimentConfig, events: ExperimentEvents): Promise<EvaluatedMethod[]> {
+  const t = performance.now();
+  const { features, data } = prepared;
+  const net = await companion(prepared, config, config.model.laplace!, 1, true);
+  const posterior = net.unit.compiled.posterior?.posthoc ? net.unit.compiled.posterior : undefined;
+  const map = runs[0]!.result.map;
+  const factors = await collectKfac(net, map, features.train, data.train.labels, (d, n) => events.progress('Laplace pass', d, n));
+  const tEigen = performance.now();
+  const kfac = kfacPosterior(factors);
+  const eigenSeconds = (performance.now() - tEigen) / 1000;
+  net.writeParameters(map);
+  const mapTheta = new Float32Array(net.size);
+  for (const e of net.theta.entries) mapTheta.set(map.get(e.path)!, e.offset);
+  const { file } = companionEntry(config, config.model.laplace!);
+  const source = readFileSync(file, 'utf8');
+  const seedOf = (m: number) => posteriorSeed(runs[0]!.seed, 1_000_000 + m);
+  const diagDeviations = async (tau: number) => {
+    const unit = await compilePosterior(net, source, file, posterior!.name, { prior_precision: tau });
+    try {
+      return await posteriorDeviations(unit, factors.posthoc!, mapTheta, LAPLACE_DRAWS, seedOf);
+    } finally {
+      unit.destroy();
+    }
+  };
+  const candidates: { method: string; deviations: (tau: number) => Promise<Float32Array[]> | Float32Array[] }[] = [
+    { method: 'Laplace KFAC (GLM)', deviations: (tau) => kfacDeviations(kfac, tau, LAPLACE_DRAWS, seedOf(0)) },
+    ...(posterior && 'prior_precision' in posterior.scalars ? [{ method: `Laplace diag (${posterior.name}, GLM)`, deviations: diagDeviations }] : []),
+  ];
+  const mainParams = new Map(map);
+  const valLogits = await logitsOf(prepared.network, mainParams, features.validation);
+  const val = await jacobians(net, features.validation, (d, n) => events.progress('Laplace validation Jacobians', d, n), valLogits);
+  const chosen: Float32Array[][] = [];
+  for (const cand of candidates) {
+    let best = { nll: Infinity, tau: 0, deviations: [] as Float32Array[] };
+    const tried: string[] = [];
+    for (const tau of PRIOR_PRECISION_GRID) {
+      const devs = await cand.deviations(tau);
+      const nll = meanNll(glmFromJacobians(val, net.classes, devs, { softmaxDraws: SOFTMAX_DRAWS }), data.validation.labels, net.classes);
+      tried.push(`${tau}: ${nll.toFixed(4)}`);
+      if (nll < best.nll) best = { nll, tau, deviations: devs };
+    }
+    chosen.push(best.deviations);
+    events.log(`${cand.method}: prior precision ${best.tau} by validation NLL (${tried.join(', ')})`);
+  }
+  const probs = candidates.map(() => ({}) as EvaluatedMethod['probs']);
+  for (const s of (['test', 'shift', 'ood'] as const).filter((s) => features[s])) {
+    const logits = await logitsOf(prepared.network, mainParams, features[s]!);
+    const out = await glmPredictive(net, features[s]!, chosen, { softmaxDraws: SOFTMAX_DRAWS, logits, onProgress: (d, n) => events.progress(`Laplace ${s}`, d, n) });
+    out.forEach((p, k) => (probs[k]![s] = p));
+  }
+  const seconds = (performance.now() - t) / 1000;
+  events.log(`Laplace: ${factors.layers.map((l) => `${l.param} [${l.out}x${l.in}]`).join(', ')} Kronecker-factored (eigenbases in ${eigenSeconds.toFixed(1)} s), ${net.size - factors.covered.reduce((a, v) => a + v, 0)} parameters diagonal; ${features.train.count} per-example gradients; ${seconds.toFixed(1)} s for ${candidates.length} posteriors`);
+  // The time is shared: each row reports its part.
+  return candidates.map((c, k) => ({ method: c.method, probs: probs[k]!, seconds: seconds / candidates.length }));
+}
+
+/** BLoB: one run of the BLoB finetune per seed (the MAP phase's schedule, no SWAG phase), predicted by S draws of its noise. */
+async function blobMethod(prepared: Prepared, config: ExperimentConfig, events: ExperimentEvents): Promise<EvaluatedMethod> {
+  const t = performance.now();
+  const { features, data } = prepared;
+  const net = await companion(prepared, config, config.model.blob!, config.model.batch);
+  const { swag: _swag, ...plain } = config.train;
+  const seed = config.train.seed;
+  const result = await trainRun(net, features.train, data.train.labels, { ...plain, seed }, undefined, {
+    onStep: (s) => events.progress('BLoB', s.step, s.total, `loss ${s.loss.toFixed(4)}`),
+    ...(events.shouldStop ? { shouldStop: () => events.shouldStop!() } : {}),
+  });
+  const probs: EvaluatedMethod['probs'] = {} as never;
+  const noisy = net.unit.methods.includes('dropoutForward');
+  for (const s of (['test', 'shift', 'ood'] as const).filter((s) => features[s])) {
+    probs[s] = await predictProbabilities(net, features[s]!, noisy ? config.samples : 1, noisy ? { dropoutSeed: (k) => mcDropoutSeed(seed, k) } : {});
+  }
+  const seconds = (performance.now() - t) / 1000;
+  events.log(`BLoB: ${result.stepsRun} steps (loss by epoch ${result.epochLoss.map((l) => l.toFixed(3)).join(' ')}), ${noisy ? config.samples : 1} draws; ${seconds.toFixed(1)} s`);
+  return { method: 'BLoB', probs, seconds };
 }
 
 /** The report over every seed's predictions: writes `<out>/<name>.json`, `.md` and SVGs. */

@@ -41,6 +41,8 @@ export interface NetworkOptions {
   readFile?: (path: string) => string | undefined;
   /** Values of the frozen tensors (`load` initializers): the pretrained base (see swaglet.ts's `compile`). */
   weights?: WeightsOption;
+  /** Tap the backward pass for Laplace's Kronecker factors (train/laplace.ts). */
+  kfacTaps?: boolean;
 }
 
 export class Network {
@@ -69,6 +71,7 @@ export class Network {
       dropoutForward: true,
       splitFrozenPrefix: true,
       seed: 0,
+      ...(options.kfacTaps ? { kfacTaps: true } : {}),
       ...(options.weights !== undefined ? { weights: options.weights } : {}),
       ...(options.readFile ? { readFile: options.readFile } : {}),
     });
@@ -221,7 +224,12 @@ export class Network {
     return this.unit.prefix(data);
   }
 
+  /** Other finetunes of the same source compiled on the same device (Laplace's batch-1 network, BLoB's), destroyed with this one. */
+  readonly companions = new Map<string, Network>();
+
   destroy(): void {
+    for (const c of this.companions.values()) c.destroy();
+    this.companions.clear();
     this.unit.destroy();
   }
 }

@@ -7,9 +7,14 @@
  *   updated, under the same names. Statistics update in declaration order and each sees the ones
  *   above it already updated (SWAG's deviation is from the updated mean):
  *   - `average(e)`: (n · old + e) / (n + 1), the running mean;
+ *   - `total(e)`: old + e, the running sum;
  *   - `last(K, e)`: row (n mod K) of the [K, ...] ring buffer becomes e, written as
  *     select(eq(iota, n mod K), broadcast(e), old); fusion turns that into a row write in place
  *     (compiler/passes/fuseRingBufferWrite.ts), so a snapshot touches one row, not K.
+ * - A post-hoc posterior (`over params posthoc`) is collected after training, once per training
+ *   example at the MAP: `collect` has the extra input `grad` [p], that example's gradient of the
+ *   loss by theta (train/laplace.ts feeds it from the compiled backward at batch size 1), and
+ *   `n` counts examples instead of snapshots.
  * - `sample`: inputs every statistic (state) and, when the rule draws noise, an i32 scalar `seed`
  *   (input); output `theta_sample` [p], the user's sample expression. Draw k of the declaration
  *   (`z: normal` → [p], `z: normal[K]` → [K]) is `randomNormal(seed) {shape, stream: k}`, so SWAG's
@@ -37,7 +42,7 @@ export interface PosteriorRequest {
 
 export interface StatInfo {
   name: string;
-  reduce: 'average' | 'last';
+  reduce: 'average' | 'last' | 'total';
   /** For `last`: the ring's capacity K. */
   capacity?: number;
   shape: number[];
@@ -51,6 +56,8 @@ export interface LoweredPosterior {
   scalars: Record<string, number>;
   /** The statistics, in update order; each starts at zero. */
   stats: StatInfo[];
+  /** Collected after training, one training example at a time: `collect` reads `grad` [p]. */
+  posthoc: boolean;
   /** The standard normal draws of the sampler, in declaration order: draw k is stream k of `seed`. */
   noise: { name: string; shape: number[] }[];
   collect: Graph;
@@ -74,7 +81,7 @@ class PosteriorScope implements ExprScope {
     readonly b: GraphBuilder,
     readonly env: DimEnv,
     private readonly plan: PosteriorPlan,
-    private readonly names: { theta?: Value; stats: Map<string, Value>; noise: Map<string, Value> },
+    private readonly names: { theta?: Value; grad?: Value; stats: Map<string, Value>; noise: Map<string, Value> },
   ) {}
 
   scalar(name: string): number | undefined {
@@ -87,6 +94,9 @@ class PosteriorScope implements ExprScope {
       case 'theta':
         if (!this.names.theta) throw new LowerError('internal', `theta in the sample rule of ${where}`, e.span);
         return this.names.theta;
+      case 'grad':
+        if (!this.names.grad) throw new LowerError('internal', `grad outside the statistics of a post-hoc ${where}`, e.span);
+        return this.names.grad;
       case 'stat': {
         const v = this.names.stats.get(ref.name);
         if (!v) throw new LowerError('internal', `no statistic ${ref.name} in ${where}`, e.span);
@@ -139,15 +149,16 @@ function checkNames(decl: TypedPosterior, reserved: string[]): void {
 
 function lowerCollect(plan: PosteriorPlan, stats: StatInfo[]): Graph {
   const decl = plan.decl;
-  checkNames(decl, ['theta', 'n']);
+  checkNames(decl, decl.posthoc ? ['theta', 'grad', 'n'] : ['theta', 'n']);
   const b = new GraphBuilder();
   const span = irSpan(decl.span);
   const theta = b.input('theta', [plan.p], { span });
+  const grad = decl.posthoc ? b.input('grad', [plan.p], { span }) : undefined;
   const n = b.input('n', [], { span });
   const old = new Map<string, Value>();
   decl.stats.forEach((s, i) => old.set(s.name, b.state(s.name, stats[i]!.shape, irSpan(s.span))));
   const current = new Map(old);
-  const scope = new PosteriorScope(b, plan.env, plan, { theta, stats: current, noise: new Map() });
+  const scope = new PosteriorScope(b, plan.env, plan, { theta, ...(grad ? { grad } : {}), stats: current, noise: new Map() });
   decl.stats.forEach((s, i) => {
     const info = stats[i]!;
     const e = lowerExpr(s.value, scope);
@@ -156,6 +167,8 @@ function lowerCollect(plan: PosteriorPlan, stats: StatInfo[]): Graph {
     let next: Value;
     if (s.reduce === 'average') {
       next = b.div(b.add(b.mul(n, prev), e), b.add(n, 1));
+    } else if (s.reduce === 'total') {
+      next = e.shape.length === prev.shape.length ? b.add(prev, e) : b.add(prev, b.reshape(e, prev.shape));
     } else {
       const K = info.capacity!;
       const slot = ringSlot(b, n, K);
@@ -206,6 +219,7 @@ export function lowerPosterior(plan: PosteriorPlan): LoweredPosterior {
     dims: plan.env.entries(),
     scalars: { ...plan.scalars },
     stats,
+    posthoc: plan.decl.posthoc,
     noise,
     collect: lowerCollect(plan, stats),
     sample: lowerSample(plan, stats, noise),

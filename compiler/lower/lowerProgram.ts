@@ -34,6 +34,8 @@ export interface NetworkOptions {
   loss?: LossSpec | 'none';
   /** Keep dropout active in the forward graph (MC dropout); it then has the `seed` input. */
   forwardDropout?: boolean;
+  /** Kronecker-factor taps in the training graph (Laplace KFAC; see lowerNetwork.ts's KfacBuilder). */
+  kfacTaps?: boolean;
 }
 
 export type LowerRequest = ((AdapterRequest | ModelRequest | FinetuneRequest) & NetworkOptions) | PosteriorRequest;
@@ -86,7 +88,7 @@ function numbers(dims: Record<string, BoundDim>): Record<string, number> {
 
 function lowerNetwork(plan: NetworkPlan, options: NetworkOptions): LoweredNetwork {
   const loss = options.loss === 'none' ? undefined : (options.loss ?? DEFAULT_LOSS);
-  const graphs = lowerNetworkGraphs(plan, { ...(loss ? { loss } : {}), forwardDropout: options.forwardDropout === true });
+  const graphs = lowerNetworkGraphs(plan, { ...(loss ? { loss } : {}), forwardDropout: options.forwardDropout === true, ...(options.kfacTaps ? { kfacTaps: true } : {}) });
   const theta = thetaLayout(plan.tensors.filter((t) => t.role === 'param'));
   const tensors: TensorInfo[] = plan.tensors.map((t) => {
     const init: InitInfo = t.init.kind === 'expr' ? { kind: 'expr', ...lowerInitExpr(plan, t) } : t.init.kind === 'builtin' ? { kind: 'builtin', name: t.init.name, options: { ...t.init.options } } : { kind: 'load' };

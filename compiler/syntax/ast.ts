@@ -286,6 +286,8 @@ export interface PosteriorDecl {
   params: DeclParam[];
   /** The word after `over`; `params` is the only one defined. */
   over: Ident;
+  /** `posthoc` after `over params`: collected by a pass over the training data after training. */
+  mode?: Ident;
   members: (StatMember | SampleMember)[];
   span: Span;
 }

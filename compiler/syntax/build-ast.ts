@@ -293,6 +293,7 @@ export class AstBuilder {
       name: this.ident(token(n, 'name')),
       params: this.paramList(node(n, 'paramList')),
       over: this.ident(token(n, 'over')),
+      ...(token(n, 'mode') ? { mode: this.ident(token(n, 'mode')) } : {}),
       members,
       span: this.span(n),
     };

@@ -169,7 +169,7 @@ function printDecl(p: Printer, d: A.Decl): void {
       p.line('}');
       return;
     case 'posterior':
-      p.line(`posterior ${d.name.name}${params(d.params)} over ${d.over.name} {`);
+      p.line(`posterior ${d.name.name}${params(d.params)} over ${d.over.name}${d.mode ? ` ${d.mode.name}` : ''} {`);
       p.block(d.members, end, INDENT, (m, ind) => {
         if (m.kind === 'stat') {
           for (const l of assignLines(ind, `stat ${m.name.name} = `, m.value)) p.line(l);

@@ -293,6 +293,8 @@ export class SwagletParser extends CstParser {
     this.OPTION(() => this.SUBRULE(this.paramList));
     this.CONSUME(T.Over);
     this.CONSUME2(T.Identifier, { LABEL: 'over' });
+    // `over params posthoc`: collected after training, one pass over the data (Laplace).
+    this.OPTION2(() => this.CONSUME3(T.Identifier, { LABEL: 'mode' }));
     this.CONSUME(T.LCurly);
     this.MANY(() =>
       this.OR([

@@ -579,6 +579,15 @@ const list: Builtin[] = [
     rule: 'e: [...] → [K, ...]',
     summary: 'A ring buffer of the last K values of e (SWAG’s deviation matrix).',
   },
+  {
+    name: 'total',
+    kind: 'stat',
+    group: 'statistic',
+    signatures: [[X]],
+    usage: 'total(e)',
+    rule: 'e: [...] → [...]',
+    summary: 'The running sum of e over the snapshots, or over the training examples of a post-hoc pass (a Fisher: total(grad * grad)).',
+  },
 ];
 
 /** Every builtin, by name. */

@@ -13,6 +13,8 @@ import type { TypedPosterior, TypedStat } from './typed-program.ts';
 /** Names every posterior has: the flattened trainable parameters and their size. */
 const THETA = 'theta';
 const P = 'p';
+/** The per-example gradient of the loss by theta, in the statistics of a post-hoc posterior. */
+const GRAD = 'grad';
 
 /**
  * Checks a posterior: statistics over `theta: [p]` (each `average(e)` or `last(K, e)`, seeing
@@ -23,8 +25,8 @@ export function checkPosterior(ctx: CheckContext, decl: A.PosteriorDecl): TypedP
   const seen = new Map<string, Span>();
   const claim = (name: string, span: Span) => {
     if (!name) return false;
-    if (name === THETA || name === P) {
-      ctx.error(`${name} is built in: theta is the vector of trainable parameters and p its size`, span);
+    if (name === THETA || name === P || name === GRAD) {
+      ctx.error(`${name} is built in: theta is the vector of trainable parameters, p its size and grad (post-hoc posteriors) a training example's gradient by theta`, span);
       return false;
     }
     const first = seen.get(name);
@@ -40,6 +42,11 @@ export function checkPosterior(ctx: CheckContext, decl: A.PosteriorDecl): TypedP
   if (decl.over.name !== 'params') {
     ctx.error(`a posterior is over the trainable parameters: write 'over params'${decl.over.name ? ` instead of 'over ${decl.over.name}'` : ''}`, decl.over.span);
   }
+  const posthoc = decl.mode?.name === 'posthoc';
+  if (decl.mode && !posthoc) {
+    const guess = didYouMean(decl.mode.name, ['posthoc']);
+    ctx.error(`unknown posterior mode ${decl.mode.name}${guess ? `; did you mean ${guess}?` : ''}: write 'over params' (statistics collected during training) or 'over params posthoc' (collected after training, one pass over the training data)`, decl.mode.span);
+  }
   const theta = tensor('f32', [dims.get(P)!]);
   const stats: TypedStat[] = [];
   const statValues = new Map<string, ValueBinding>();
@@ -50,7 +57,12 @@ export function checkPosterior(ctx: CheckContext, decl: A.PosteriorDecl): TypedP
     if (m.kind !== 'stat') continue;
     if (!claim(m.name.name, m.name.span)) continue;
     const values = new Map<string, ValueBinding>([[THETA, { type: theta, ref: { kind: 'theta' } }], ...statValues]);
-    const scope: ExprScope = { ctx, values, dims: dimScope, scalars: params.scalars, poisoned, noise: `stat ${m.name.name} of posterior ${decl.name.name}` };
+    // An unknown mode is reported above; its statistics are checked as if post-hoc.
+    if (decl.mode) values.set(GRAD, { type: theta, ref: { kind: 'grad' } });
+    const forbidden = decl.mode
+      ? undefined
+      : new Map([[GRAD, `grad (a training example's gradient of the loss by theta) is read only by the statistics of a post-hoc posterior, written 'posterior ${decl.name.name} over params posthoc': this posterior is collected during training, where its statistics see theta`]]);
+    const scope: ExprScope = { ctx, values, dims: dimScope, scalars: params.scalars, poisoned, noise: `stat ${m.name.name} of posterior ${decl.name.name}`, ...(forbidden ? { forbidden } : {}) };
     const checker = new ExprChecker(scope);
     const stat = checkStat(ctx, checker, m, dimScope);
     if (!stat) {
@@ -88,7 +100,10 @@ export function checkPosterior(ctx: CheckContext, decl: A.PosteriorDecl): TypedP
       noise.push({ name: z.name.name, type });
       values.set(z.name.name, { type, ref: { kind: 'noise', name: z.name.name } });
     }
-    const forbidden = new Map([[THETA, 'theta is not available in sample: a sample is drawn from the statistics (such as mean), not from the current parameters']]);
+    const forbidden = new Map([
+      [THETA, 'theta is not available in sample: a sample is drawn from the statistics (such as mean), not from the current parameters'],
+      [GRAD, `grad is not available in sample: ${posthoc ? 'it is read by the statistics (stat fisher = total(grad * grad)), and a sample is drawn from them' : `it is read only by the statistics of a post-hoc posterior ('over params posthoc')`}`],
+    ]);
     const scope: ExprScope = { ctx, values, dims: dimScope, scalars: params.scalars, forbidden, poisoned, noise: `the sample rule of posterior ${decl.name.name} (name its draws: sample(z: normal[K]))` };
     const typed = ok ? new ExprChecker(scope).check(rule.value) : undefined;
     if (typed) {
@@ -97,14 +112,14 @@ export function checkPosterior(ctx: CheckContext, decl: A.PosteriorDecl): TypedP
       } else sample = typed;
     }
   }
-  return { kind: 'posterior', name: decl.name.name, params: params.typed, stats, noise, sample, span: decl.span };
+  return { kind: 'posterior', name: decl.name.name, params: params.typed, stats, posthoc, noise, sample, span: decl.span };
 }
 
 function checkStat(ctx: CheckContext, checker: ExprChecker, m: A.StatMember, dims: ReturnType<typeof mapScope>): TypedStat | undefined {
   const e = m.value;
-  const reduce = e.kind === 'call' && (e.callee.text === 'average' || e.callee.text === 'last') ? e.callee.text : undefined;
+  const reduce = e.kind === 'call' && (e.callee.text === 'average' || e.callee.text === 'last' || e.callee.text === 'total') ? e.callee.text : undefined;
   if (!reduce || e.kind !== 'call') {
-    ctx.error(`a stat is average(e) (a running mean) or last(K, e) (the last K values); ${m.name.name} is neither`, e.span);
+    ctx.error(`a stat is average(e) (a running mean), total(e) (a running sum) or last(K, e) (the last K values); ${m.name.name} is none of them`, e.span);
     return undefined;
   }
   const bound = checker.bindBuiltin(BUILTINS.get(reduce)!, e);
@@ -117,7 +132,7 @@ function checkStat(ctx: CheckContext, checker: ExprChecker, m: A.StatMember, dim
     return undefined;
   }
   ctx.useOp(reduce);
-  if (reduce === 'average') return { name: m.name.name, reduce, value, type: tensor('f32', value.type.shape), span: m.span };
+  if (reduce === 'average' || reduce === 'total') return { name: m.name.name, reduce, value, type: tensor('f32', value.type.shape), span: m.span };
   const k = toDim(bound.bound.get('k') as A.Expr, dims, (msg, s) => ctx.error(msg, s));
   if (!k) return undefined;
   return { name: m.name.name, reduce, capacity: k, value, type: tensor('f32', [k, ...value.type.shape]), span: m.span };

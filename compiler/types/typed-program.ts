@@ -26,6 +26,8 @@ export type Ref =
   | { kind: 'dim'; dim: Dim }
   /** Posteriors: the flattened trainable parameters `theta: [p]`. */
   | { kind: 'theta' }
+  /** Post-hoc posteriors: one training example's gradient of the loss by theta, `grad: [p]`. */
+  | { kind: 'grad' }
   /** Posteriors: a statistic. */
   | { kind: 'stat'; name: string }
   /** Posteriors: a standard normal draw of the sampler. */
@@ -152,8 +154,8 @@ export interface TypedBlock extends TypedBodyDecl {
 
 export interface TypedStat {
   name: string;
-  /** `average(e)`: running mean of `e`; `last(K, e)`: ring buffer of the last K values of `e`. */
-  reduce: 'average' | 'last';
+  /** `average(e)`: running mean of `e`; `last(K, e)`: ring buffer of the last K values of `e`; `total(e)`: running sum. */
+  reduce: 'average' | 'last' | 'total';
   /** For `last`: the capacity K. */
   capacity?: Dim;
   value: TypedExpr;
@@ -166,6 +168,8 @@ export interface TypedPosterior {
   name: string;
   params: TypedDeclParam[];
   stats: TypedStat[];
+  /** `over params posthoc`: collected once per training example after training; stats may read `grad`. */
+  posthoc: boolean;
   /** The sampler's standard normal draws and their shapes. */
   noise: { name: string; type: TensorType }[];
   sample: TypedExpr | undefined;

@@ -33,6 +33,8 @@ const SMALL: Record<string, string[]> = {
   'vera.swag': ['--dim', 'out=6', '--dim', 'in=10', '--dim', 'r=4', '--dim', 'n=4'],
   'mlp_classifier.swag': ['--dim', 'features=12', '--dim', 'hidden=8', '--dim', 'classes=3', '--dim', 'n=4', '--dim', 'K=3'],
   'blob.swag': ['--dim', 'features=12', '--dim', 'hidden=8', '--dim', 'classes=3', '--dim', 'n=4'],
+  'laplace.swag': ['--dim', 'features=12', '--dim', 'hidden=8', '--dim', 'classes=3', '--dim', 'n=4'],
+  'use_lite_bayes.swag': ['--dim', 'vocab=11', '--dim', 'd1=8', '--dim', 'd2=12', '--dim', 'h=2', '--dim', 'f1=8', '--dim', 'f2=8', '--dim', 'b=2', '--dim', 't=3'],
   'swag.swag': ['--dim', 'p=20', '--dim', 'K=3'],
   'bert.swag': ['--entry', 'BertSwag2', '--dim', 'vocab=11', '--dim', 'positions=7', '--dim', 'types=11', '--dim', 'd=12', '--dim', 'h=3', '--dim', 'f=10', '--dim', 'classes=3', '--dim', 'b=2', '--dim', 't=5', '--dim', 'K=3'],
   'llama.swag': ['--entry', 'LlamaClassifierSwag2', '--dim', 'vocab=37', '--dim', 'd=24', '--dim', 'h=3', '--dim', 'kv=1', '--dim', 'f=19', '--dim', 'classes=3', '--dim', 'b=2', '--dim', 't=5', '--dim', 'K=3'],

@@ -23,6 +23,8 @@ const SIZES: Record<string, Record<string, number>> = {
   'vera.swag': ADAPTER,
   'mlp_classifier.swag': { features: 13, hidden: 9, classes: 3, n: 5, K: 3 },
   'blob.swag': { features: 13, hidden: 9, classes: 3, n: 5 },
+  'laplace.swag': { features: 13, hidden: 9, classes: 3, n: 5 },
+  'use_lite_bayes.swag': { vocab: 11, d1: 8, d2: 12, h: 2, f1: 10, f2: 14, b: 2, t: 5 },
   'swag.swag': { p: 19, K: 3 },
   'use_lite_classifier.swag': { vocab: 11, d1: 8, d2: 12, h: 2, f1: 10, f2: 14, b: 2, t: 5, K: 3 },
   'llama.swag': { vocab: 13, d: 12, h: 3, kv: 1, f: 10, classes: 3, choices: 4, b: 2, t: 5, K: 3 },
@@ -65,7 +67,9 @@ function given(g: Graph, seed: number): Record<string, Feed> {
 // BERT's layer-1 query gradient is tiny (max 2.4e-4) and carries the keys' large shared bias through
 // dS @ k: the f64 interpreter with every intermediate stored in f32 is itself 6e-4 off (the device
 // 9.4e-4, identical run to run; absolute difference 1.2e-8). What f32 storage allows, not a race.
-const TOLERANCE: Record<string, number> = { 'use_lite_classifier.swag': 5e-4, 'llama.swag': 2e-4, 'bert.swag': 1.5e-3 };
+// use_lite_bayes.swag's UseLiteLaplace (LoRA on the pool, no dropout) hits the same l2_normalize
+// cancellation in grad.pool.A (2.4e-4 measured).
+const TOLERANCE: Record<string, number> = { 'use_lite_classifier.swag': 5e-4, 'use_lite_bayes.swag': 3e-4, 'llama.swag': 2e-4, 'bert.swag': 1.5e-3 };
 
 const examples = readdirSync('examples').filter((f) => f.endsWith('.swag')).sort();
 

@@ -214,7 +214,7 @@ describe('posteriors', () => {
   it('reports malformed posteriors', () => {
     expect(messages('posterior P over weights { stat m = sum(theta) sample(z: gaussian) = m }')).toEqual([
       "a posterior is over the trainable parameters: write 'over params' instead of 'over weights'",
-      'a stat is average(e) (a running mean) or last(K, e) (the last K values); m is neither',
+      'a stat is average(e) (a running mean), total(e) (a running sum) or last(K, e) (the last K values); m is none of them',
       'unknown distribution gaussian: draws are standard normal, written z: normal or z: normal[K]',
     ]);
     expect(messages('posterior P(K: dim) over params { stat D = last(K, theta) sample(z: normal[K]) = z }')).toEqual(['a sample must be a parameter vector [p], but this is [K]']);

@@ -12,7 +12,7 @@ function checkExample(name: string) {
 
 describe('examples', () => {
   it('ships the adapters, posteriors and models the language promises', () => {
-    expect(examples.sort()).toEqual(['bert.swag', 'blob.swag', 'dora.swag', 'llama.swag', 'lora.swag', 'lora_fa.swag', 'mlp_classifier.swag', 'rslora.swag', 'swag.swag', 'use_lite_classifier.swag', 'vera.swag']);
+    expect(examples.sort()).toEqual(['bert.swag', 'blob.swag', 'dora.swag', 'laplace.swag', 'llama.swag', 'lora.swag', 'lora_fa.swag', 'mlp_classifier.swag', 'rslora.swag', 'swag.swag', 'use_lite_bayes.swag', 'use_lite_classifier.swag', 'vera.swag']);
   });
 
   for (const f of examples) {
