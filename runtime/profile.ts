@@ -26,7 +26,7 @@ export interface Profile {
   readonly kernels: readonly KernelTime[];
   /** Σ of the kernels' times. */
   readonly totalMs: number;
-  /** The submit-and-wait cost taken off every measurement. */
+  /** The cost of `reps` empty launches, one submit and a wait: taken off every measurement. */
   readonly syncMs: number;
   /** Dispatches not replayed (a tensor they used was released since). */
   readonly skipped: number;
@@ -60,13 +60,19 @@ function median(xs: readonly number[]): number {
 
 /** Replays each recorded dispatch alone and times it (see the module doc). */
 export async function profileDispatches(device: Device, dispatches: readonly RecordedDispatch[], { reps = 3, rounds = 3 }: { reps?: number; rounds?: number } = {}): Promise<Profile> {
+  // The fixed cost of a submit that runs one kernel and waits for it: an empty kernel, timed as
+  // every replay is (reps launches, one submit, one wait), comes off every measurement.
+  const empty = await device.kernel({ label: 'profile.empty', wgsl: '@group(0) @binding(0) var<storage, read_write> unused: array<f32>;\n@compute @workgroup_size(1)\nfn main() { }\n', bindings: ['read_write'] });
+  const scratch = device.zeros([1]);
   await device.sync();
   const syncSamples: number[] = [];
   for (let i = 0; i < 9; i++) {
     const t = performance.now();
+    for (let k = 0; k < reps; k++) device.dispatch(empty, [scratch], [1]);
     await device.sync();
     syncSamples.push(performance.now() - t);
   }
+  scratch.release();
   const syncMs = median(syncSamples);
   const replayable = dispatches.filter((d) => d.args.every((a) => !(a instanceof Tensor) || !a.isReleased));
   const samples: number[][] = replayable.map(() => []);
@@ -143,7 +149,7 @@ export function shortLabel(label: string, max = 100): string {
 
 /** The profile as a Markdown table: families, then the top `top` kernels. */
 export function formatProfile(p: Profile, { top = 15, title = 'profile' }: { top?: number; title?: string } = {}): string {
-  const lines = [`## ${title}`, '', `${p.kernels.length} launches, Σ ${p.totalMs.toFixed(2)} ms of kernel time (wall time per launch, replayed alone; submit-and-wait ${p.syncMs.toFixed(3)} ms taken off${p.skipped ? `; ${p.skipped} launches not replayable` : ''})`, ''];
+  const lines = [`## ${title}`, '', `${p.kernels.length} launches, Σ ${p.totalMs.toFixed(2)} ms of kernel time (wall time per launch, replayed alone; an empty launch's submit-and-wait, ${p.syncMs.toFixed(3)} ms, taken off${p.skipped ? `; ${p.skipped} launches not replayable` : ''})`, ''];
   lines.push('| family | ms | launches | share |', '|---|---:|---:|---:|');
   for (const f of byFamily(p)) lines.push(`| ${f.family} | ${f.ms.toFixed(2)} | ${f.launches} | ${(100 * f.share).toFixed(1)}% |`);
   lines.push('', `| top kernels | family | ms | launches | share |`, '|---|---|---:|---:|---:|');

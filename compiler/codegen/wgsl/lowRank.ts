@@ -25,7 +25,9 @@ export function lowRankKernel(coef: FusedBody, epilogue: FusedBody, factor: Type
   const dot: TypeInfo = { shape: [1, N], dtype: 'f32' };
   const e = bodyFunction(epilogue, [dot, ...reads], { name: 'value', prefix: 'e_', arrayName: (k) => (k === 0 ? 'low_rank_product' : readName(k - 1)) });
   // The product is not a buffer: each read of element j of it is the dot product for column j.
-  const fn = e.fn.replace(/\blow_rank_product\[([^\]]*)\]/g, 'low_rank_dot($1)');
+  let fn = e.fn.replace(/\blow_rank_product\[([^\]]*)\]/g, 'low_rank_dot($1)');
+  const shared = sharedNormals(fn);
+  fn = shared.fn;
   const n = numel(e.result.shape);
   const fields: [string, number][] = [['n', n], ['cols', N], ...c.fields.map(([f, v]): [string, number] => [f, v]), ...e.fields.map(([f, v]): [string, number] => [f, v])];
   const bindings = [`@group(0) @binding(0) var<storage, read> in_0: array<f32>;`];
@@ -39,12 +41,14 @@ export function lowRankKernel(coef: FusedBody, epilogue: FusedBody, factor: Type
     FLAT_WORKGROUP_WGSL.trim(),
     ...uniqueHelpers(c.helpers, e.helpers),
     `var<workgroup> low_rank_coef: array<f32, ${K}>;`,
+    ...shared.declarations,
     c.fn,
     `// Column j of c·B: the K rows in order, from 0.0.\nfn low_rank_dot(j: u32) -> f32 {\n  var acc = 0.0;\n  for (var k = 0u; k < ${K}u; k++) {\n    acc += in_0[k * params.cols + j] * low_rank_coef[k];\n  }\n  return acc;\n}`,
     fn,
     `@compute @workgroup_size(${ELEMENTWISE_WORKGROUP})\nfn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,\n        @builtin(local_invocation_index) lid: u32) {\n` +
-      `  if (lid < ${K}u) { low_rank_coef[lid] = coef(lid); }\n  workgroupBarrier();\n` +
-      `  let i = flat_workgroup(wid, nwg) * ${ELEMENTWISE_WORKGROUP}u + lid;\n  if (i >= params.n) { return; }\n  out[i] = value(i);\n}`,
+      `  let base = flat_workgroup(wid, nwg) * ${ELEMENTWISE_WORKGROUP}u;\n` +
+      `  if (lid < ${K}u) { low_rank_coef[lid] = coef(lid); }\n${shared.fill}  workgroupBarrier();\n` +
+      `  let i = base + lid;\n  if (i >= params.n) { return; }\n  out[i] = value(i);\n}`,
   ].join('\n\n');
   const kinds: BindingKind[] = ['read', ...reads.map((): BindingKind => 'read'), 'read_write', 'uniform'];
   return {
@@ -53,3 +57,38 @@ export function lowRankKernel(coef: FusedBody, epilogue: FusedBody, factor: Type
     workgroups: foldGrid(ceilDiv(n, ELEMENTWISE_WORKGROUP), maxWorkgroupsPerDimension),
   };
 }
+
+/**
+ * The epilogue's per-element standard normals (SWAG's z₁: `random_normal(i, stream, seed)` with
+ * a seed read at a fixed index) drawn a Philox block at a time: invocation q < workgroup/4
+ * computes the four normals of block base/4 + q into workgroup memory, so each block's Philox
+ * rounds run once, not once per lane (4× less work; the same bits, as philox_normals and
+ * random_normal compute the same operations on the same words).
+ */
+function sharedNormals(fn: string): { fn: string; declarations: string[]; fill: string } {
+  const declarations: string[] = [];
+  let fill = '';
+  const wg = ELEMENTWISE_WORKGROUP;
+  if (wg % 4 !== 0) return { fn, declarations, fill };
+  const seen = new Map<string, string>();
+  const out = fn.replace(/random_normal\(i, (\d+)u, (v\d+)\)/g, (call, stream: string, seedVar: string) => {
+    // The seed must be the same for every element: a read at a constant index.
+    const def = new RegExp(`let ${seedVar}: i32 = ([A-Za-z_][A-Za-z0-9_]*\\[\\d+u?\\]);`).exec(fn);
+    if (!def) return call;
+    const key = `${stream}|${def[1]}`;
+    let name = seen.get(key);
+    if (!name) {
+      name = `shared_normal_${seen.size}`;
+      seen.set(key, name);
+      declarations.push(`var<workgroup> ${name}: array<f32, ${wg}>;`);
+      fill +=
+        `  if (lid < ${wg / 4}u) {\n` +
+        `    let z = philox_normals(philox4x32_10(vec4<u32>(base / 4u + lid, 0u, ${stream}u, 0u), vec2<u32>(bitcast<u32>(${def[1]}), 0u)));\n` +
+        `    for (var q = 0u; q < 4u; q++) { ${name}[lid * 4u + q] = z[q]; }\n` +
+        '  }\n';
+    }
+    return `${name}[i % ${wg}u]`;
+  });
+  return { fn: out, declarations, fill };
+}
+
