@@ -16,7 +16,7 @@ function skinnyGraph(M: number, K: number, N: number, transB: boolean, alpha: nu
   const w = b.param('A', transB ? [N, K] : [K, N]);
   const y = b.matmul(x, w, { transB });
   b.output('y', alpha === 1 ? y : b.mul(y, alpha));
-  return { graph: simplify(b.build()) };
+  return { name: 'skinny', given: {}, graph: simplify(b.build()) };
 }
 
 describe('skinny matmul', () => {
