@@ -44,6 +44,18 @@ function compileUseLite(text: string, options: CompileOptions): Compiled {
   return { network, posterior, programs: graphs.map((g) => compileProgram(simplify(g), options)) };
 }
 
+/** Median ms per call of each task, timed round-robin: `inner` calls and a sync per sample. */
+async function roundRobin(device: Device, tasks: (() => void | Promise<void>)[], { rounds = 9, inner = 3, warmup = 2 } = {}): Promise<number[]> {
+  const samples: number[][] = tasks.map(() => []);
+  for (let r = 0; r < warmup + rounds; r++) {
+    for (const [k, task] of tasks.entries()) {
+      const t = await timeGpu(device, task, { warmup: 0, samples: 1, inner });
+      if (r >= warmup) samples[k]!.push(t.medianMs);
+    }
+  }
+  return samples.map(median);
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
@@ -92,31 +104,35 @@ export async function benchCompiler(device: Device): Promise<BenchResult[]> {
   for (const [name, t] of Object.entries(stats)) collect.bind(name, t);
   const sample = await loadProgram(device, sampleProgram);
   for (const [name, t] of Object.entries(stats)) sample.bind(name, t);
-  const timing = { warmup: 2, samples: 7, inner: 3 };
-  const dslCollect = await timeGpu(device, () => void collect.run(), timing);
-  let dslSeed = 1;
-  const dslSample = await timeGpu(device, () => void sample.run({ seed: [dslSeed++] }), timing);
-  collect.destroy();
-  sample.destroy();
-
   // The hand-written kernels on the same p and K (a full ring: n ≥ K).
   const state = createSwagState(device, p, K);
   const theta = device.tensor([p], randomData(p, 1));
   for (let i = 0; i < K; i++) await swagCollect(device, state, theta);
-  const kernelCollect = await timeGpu(device, async () => {
-    state.n = 25;
-    await swagCollect(device, state, theta);
-  }, timing);
+  let dslSeed = 1;
   let seed = 1;
-  const kernelSample = await timeGpu(device, async () => void (await swagSample(device, state, { seed: seed++ })).release(), timing);
+  // Round-robin, one sample of each per round, so a drift in the machine's speed (other jobs on
+  // the cores) lands on the DSL programs and the kernels alike.
+  const [dslCollect, dslSample, kernelCollect, kernelSample] = await roundRobin(device, [
+    () => void collect.run(),
+    () => void sample.run({ seed: [dslSeed++] }),
+    async () => {
+      state.n = 25;
+      await swagCollect(device, state, theta);
+    },
+    async () => void (await swagSample(device, state, { seed: seed++ })).release(),
+  ]) as [number, number, number, number];
+  collect.destroy();
+  sample.destroy();
   for (const t of [theta, state.mean, state.sqMean, state.deviations, ...Object.values(stats)]) t.release();
 
   return [
     { name: 'compile.ms', value: median(times), unit: `ms (USE-Lite transformer finetune UseLiteSwagFull, real sizes, ${sizes}: 4 graphs → ${kernels} kernels, ${steps} steps)` },
     { name: 'compile.p', value: thetaSize, unit: 'adapter parameters (theta)' },
-    { name: 'swag.collect_ms', value: dslCollect.medianMs, unit: `ms (DSL, p ${p}, K ${K}, ${collectProgram.steps.length} steps)` },
-    { name: 'swag.sample_ms', value: dslSample.medianMs, unit: `ms (DSL, p ${p}, K ${K}, ${sampleProgram.steps.length} steps, z drawn on the device)` },
-    { name: 'swag.kernel.collect_ms', value: kernelCollect.medianMs, unit: 'ms (hand-written, 1 dispatch)' },
-    { name: 'swag.kernel.sample_ms', value: kernelSample.medianMs, unit: 'ms (hand-written, 1 dispatch, z drawn in-kernel)' },
+    { name: 'swag.collect_ms', value: dslCollect, unit: `ms (DSL, p ${p}, K ${K}, ${collectProgram.steps.length} steps)` },
+    { name: 'swag.sample_ms', value: dslSample, unit: `ms (DSL, p ${p}, K ${K}, ${sampleProgram.steps.length} steps, z drawn on the device)` },
+    { name: 'swag.kernel.collect_ms', value: kernelCollect, unit: 'ms (hand-written, 1 dispatch)' },
+    { name: 'swag.kernel.sample_ms', value: kernelSample, unit: 'ms (hand-written, 1 dispatch, z drawn in-kernel)' },
+    { name: 'swag.collect_ratio', value: dslCollect / kernelCollect, unit: '× the hand-written kernel (goal ≤ 1.2)' },
+    { name: 'swag.sample_ratio', value: dslSample / kernelSample, unit: '× the hand-written kernel (goal ≤ 1.2)' },
   ];
 }

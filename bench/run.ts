@@ -9,6 +9,7 @@ import { benchIo } from './io.ts';
 import { benchKernels } from './kernels.ts';
 import { benchLora } from './lora.ts';
 import { benchMatmul } from './matmul.ts';
+import { benchPaper } from './paper.ts';
 import { benchRuntime } from './runtime.ts';
 
 /** Each suite runs on the same device in the same process, so ratios are side by side. */
@@ -19,6 +20,7 @@ const suites: Array<[string, (device: Awaited<ReturnType<typeof openDevice>>) =>
   ['lora', benchLora],
   ['compiler', benchCompiler],
   ['bma', benchBma],
+  ['paper', benchPaper],
   ['data', benchData],
   ['io', benchIo],
 ];

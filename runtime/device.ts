@@ -23,6 +23,13 @@ export type KernelArg = Tensor | ArrayBufferView;
 
 export type Workgroups = readonly [number, number?, number?];
 
+/** One dispatch as recorded in profiling mode: enough to replay it alone and time it. */
+export interface RecordedDispatch {
+  readonly kernel: CompiledKernel;
+  readonly args: readonly KernelArg[];
+  readonly workgroups: Workgroups;
+}
+
 export interface OpenDeviceOptions extends AdapterRequest {
   /** Print Dawn's uncaptured errors as they happen (they are always collected and thrown). */
   verbose?: boolean;
@@ -68,6 +75,8 @@ export class Device implements TensorOwner {
   private destroyed = false;
   private liveBytes = 0;
   readonly stats: DeviceStats = { dispatches: 0, submits: 0, readbacks: 0, pipelines: 0, pooledBuffers: 0, liveBytes: 0 };
+  /** Dispatches recorded since `startRecording` (the profiling mode; see runtime/profile.ts). */
+  private recording: RecordedDispatch[] | undefined;
 
   constructor(
     /** Kept referenced for the device's whole life: dawn.node crashes if it is collected. */
@@ -379,6 +388,21 @@ export class Device implements TensorOwner {
     pass.dispatchWorkgroups(x, y, z);
     this.batchLabels.push(kernel.spec.label);
     this.stats.dispatches++;
+    this.recording?.push({ kernel, args: [...args], workgroups: [x, y, z] });
+  }
+
+  /**
+   * Profiling mode: from now on every dispatch is also recorded (it still runs as usual), until
+   * `stopRecording` returns the list. runtime/profile.ts replays such a list one kernel at a time.
+   */
+  startRecording(): void {
+    this.recording = [];
+  }
+
+  stopRecording(): RecordedDispatch[] {
+    const list = this.recording ?? [];
+    this.recording = undefined;
+    return list;
   }
 
   private beginBatch(): GPUCommandEncoder {

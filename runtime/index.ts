@@ -7,3 +7,4 @@ export * from './tensor.ts';
 export * from './timing.ts';
 export * from './program.ts';
 export * from './module.ts';
+export * from './profile.ts';

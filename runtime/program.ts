@@ -4,7 +4,7 @@
  *
  *   const p = await loadProgram(device, program);   // compiles every kernel, allocates memory
  *   p.bind('A', paramsOnGpu);                        // keep a tensor across calls (params, state)
- *   const out = p.run({ x: xData });                 // uploads, records every step, one submit
+ *   const out = p.run({ x: xData });                 // uploads, records every step (submitted at the next read or sync)
  *   const loss = await device.read(out.loss);        // readback only when asked
  *
  * Memory: one allocation per slot of the program; buffers sharing a slot are views of it. Output
@@ -97,8 +97,10 @@ export class LoadedProgram {
   }
 
   /**
-   * Feeds the named buffers (host data is uploaded, tensors are bound), records every step in
-   * order and submits them together. Returns the output tensors; nothing is read back.
+   * Feeds the named buffers (host data is uploaded, tensors are bound) and records every step in
+   * order into the device's open batch, which the next read, sync or flush submits — so a run,
+   * the optimizer after it and the readback of its loss are one submit. Returns the output
+   * tensors; nothing is read back.
    */
   run(feeds: Readonly<Record<string, ProgramFeed>> = {}): Record<string, Tensor> {
     if (this.destroyed) throw new ProgramError('the program was destroyed');
@@ -113,7 +115,6 @@ export class LoadedProgram {
       const args: KernelArg[] = step.args.map((a) => (typeof a === 'number' ? this.views[a]! : this.uniforms[s]![u++]!));
       this.device.dispatch(this.kernels[step.kernel]!, args, step.workgroups);
     });
-    this.device.flush();
     const out: Record<string, Tensor> = {};
     for (const o of this.program.outputs) {
       const t = this.views[o.buffer]!;

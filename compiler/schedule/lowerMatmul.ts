@@ -10,6 +10,7 @@ import { configProblem, defaultConfig, type MatmulConfig, type MatmulShape } fro
 import { attrsOf, fusedMatmulOperands, numel, type Node } from '../ir/index.ts';
 import { elementwiseKernel } from '../codegen/wgsl/elementwise.ts';
 import { matmulKernel, type MatmulDims, type MatmulEpilogue } from '../codegen/wgsl/matmul.ts';
+import { SKINNY_MAX_N, skinnyMatmulKernel } from '../codegen/wgsl/skinnyMatmul.ts';
 import { nodeLabel, type ScheduleContext } from './context.ts';
 
 /** How one operand is laid out over the output's batch. */
@@ -86,6 +87,11 @@ export function lowerMatmul(ctx: ScheduleContext, node: Node): void {
     M *= batch;
     batch = 1;
   }
+  const label = nodeLabel(node);
+  if (ctx.target === 'cpu' && skinny(M, N, K, batch, e, a2 !== undefined || extra.length > 0)) {
+    ctx.launch(skinnyMatmulKernel({ M, N, K, transB: e.transB, alpha: e.alpha }, label, ctx.maxWorkgroups), [a.buffer, b.buffer, ctx.result(node)], label);
+    return;
+  }
   const dims: MatmulDims = {
     M, N, K,
     K2: a2 ? a2.cols : 0,
@@ -96,8 +102,17 @@ export function lowerMatmul(ctx: ScheduleContext, node: Node): void {
     strideB2: stride(b2),
   };
   const config = chooseMatmulConfig(ctx, { M, N, K, K2: dims.K2, batch }, e.transA, e.transB);
-  const label = nodeLabel(node);
   const kernel = matmulKernel(dims, e, config, label, ctx.maxWorkgroups);
   const buffers = [a.buffer, b.buffer, ...(a2 ? [a2.buffer, b2!.buffer] : []), ...extra, ctx.result(node)];
   ctx.launch(kernel, buffers, label);
 }
+
+/**
+ * A product with few output columns and many rows (LoRA's u = x·Aᵀ, N = r), nothing fused but a
+ * scale: the skinny kernel (codegen/wgsl/skinnyMatmul.ts) on llvmpipe, where a tiled matmul would
+ * give it a handful of workgroups.
+ */
+export function skinny(M: number, N: number, K: number, batch: number, e: MatmulEpilogue, extraOperands: boolean): boolean {
+  return batch === 1 && N >= 2 && N <= SKINNY_MAX_N && M >= 128 && K >= 16 && !e.transA && !extraOperands && !e.concat && !e.bias && !e.rowBias && e.scale === 1 && e.activation === '';
+}
+

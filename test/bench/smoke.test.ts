@@ -8,6 +8,7 @@ import { benchBma } from '../../bench/bma.ts';
 import { benchCompiler } from '../../bench/compiler.ts';
 import { benchKernels } from '../../bench/kernels.ts';
 import { benchLora } from '../../bench/lora.ts';
+import { benchPaper } from '../../bench/paper.ts';
 import type { BenchResult } from '../../bench/result.ts';
 import { benchRuntime } from '../../bench/runtime.ts';
 import { testDevice } from '../helpers/device.ts';
@@ -40,5 +41,9 @@ describe('benchmark suites', () => {
   it('bma: posterior-averaged prediction against MAP on the demo network', async () => {
     expectFigures(await benchBma(await testDevice(), { rounds: 1 }), ['bma.cost_ratio.s16', 'bma.map_ms', 'bma.s16_ms']);
     // It compiles USE-Lite and predicts 16 draws: 30-45 s alone on 2 cores, past 60 s under load.
+  }, 180_000);
+
+  it('paper: a training step, its efficiency, peak memory and the cost of S draws (tiny sizes)', async () => {
+    expectFigures(await benchPaper(await testDevice(), { batch: 2, tokens: 4, draws: 2, rounds: 1 }), ['train.step_ms.paper', 'train.step_efficiency', 'train.peak_rss_mb.paper', 'bma.cost_ratio.paper.s2']);
   }, 180_000);
 });

@@ -59,6 +59,8 @@ export function groupKernel(members: readonly GroupMemberKernel[], label: string
 
   const fns: BodyFunction[] = [];
   const lines: string[] = [];
+  // Row indices are the same for every element: invocation 0 computes them into workgroup memory.
+  const rowIndices: number[] = [];
   const fields: [string, number][] = [['n', n]];
   members.forEach((m, k) => {
     const arrayName = (op: number) => name(m.operands[op]!);
@@ -72,7 +74,7 @@ export function groupKernel(members: readonly GroupMemberKernel[], label: string
     }
     const indent = guard ? '  ' : '';
     if (m.rows === undefined) {
-      lines.push(`${indent}${name(m.out)}[i] = m${k}_value(i);`);
+      lines.push(`${indent}let m${k}_out = m${k}_value(i);`, `${indent}${name(m.out)}[i] = m${k}_out;`, `${indent}@AT:${name(m.out)}@ = m${k}_out;`);
       if (guard) lines.push('}');
       return;
     }
@@ -82,9 +84,10 @@ export function groupKernel(members: readonly GroupMemberKernel[], label: string
     fields.push([`m${k}_rows`, m.rows]);
     // The index is a scalar: its body is evaluated at element 0.
     fields.push([`m${k}_cols`, m.n]);
+    rowIndices.push(k);
     lines.push(
       ...[
-        `let m${k}_row = m${k}_index(0u);`,
+        `let m${k}_row = group_row_${k};`,
         `if (m${k}_row >= 0.0 && m${k}_row < f32(params.m${k}_rows) && floor(m${k}_row) == m${k}_row) {`,
         `  ${name(m.out)}[u32(m${k}_row) * params.m${k}_cols + i] = m${k}_value(i);`,
         '}',
@@ -101,6 +104,19 @@ export function groupKernel(members: readonly GroupMemberKernel[], label: string
     }
   }
 
+  // Element i of each buffer is loaded once per invocation into a private variable (and kept
+  // up to date by the members that store it), not once per member that reads it: llvmpipe does
+  // not merge loads across the stores in between.
+  // Only the value functions, called at element i (an index function is called at element 0).
+  const isValue = (f: BodyFunction) => /^fn m\d+_value\(/m.test(f.fn);
+  const atNames = buffers.map((_, k) => `b${k}`).filter((b) => fns.some((f) => isValue(f) && f.fn.includes(`${b}[i]`)));
+  const memberFns = fns.map((f) => (isValue(f) ? atNames.reduce((text, b) => text.split(`${b}[i]`).join(`at_${b}`), f.fn) : f.fn));
+  const body = lines.flatMap((l) => {
+    const at = /^(\s*)@AT:(b\d+)@ = (.*)$/.exec(l);
+    if (!at) return [l];
+    return atNames.includes(at[2]!) ? [`${at[1]}at_${at[2]} = ${at[3]}`] : [];
+  });
+  const loads = atNames.map((b) => `at_${b} = ${b}[i];`);
   const bindings = buffers.map((b, k) => {
     const access = written.has(b) ? 'read_write' : 'read';
     return `@group(0) @binding(${k}) var<storage, ${access}> ${name(b)}: array<${dtypes[k]}>;`;
@@ -113,9 +129,12 @@ export function groupKernel(members: readonly GroupMemberKernel[], label: string
     bindings.join('\n'),
     FLAT_WORKGROUP_WGSL.trim(),
     ...uniqueHelpers(...fns.map((f) => f.helpers)),
-    ...fns.map((f) => f.fn),
+    ...atNames.map((b) => `var<private> at_${b}: ${dtypes[Number(b.slice(1))]!};`),
+    ...memberFns,
+    ...rowIndices.map((k) => `var<workgroup> group_row_${k}: f32;`),
     `@compute @workgroup_size(${ELEMENTWISE_WORKGROUP})\nfn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,\n        @builtin(local_invocation_index) lid: u32) {\n` +
-      `  let i = flat_workgroup(wid, nwg) * ${ELEMENTWISE_WORKGROUP}u + lid;\n  if (i >= params.n) { return; }\n${lines.map((l) => `  ${l}`).join('\n')}\n}`,
+      (rowIndices.length ? `  if (lid == 0u) {\n${rowIndices.map((k) => `    group_row_${k} = m${k}_index(0u);`).join('\n')}\n  }\n  workgroupBarrier();\n` : '') +
+      `  let i = flat_workgroup(wid, nwg) * ${ELEMENTWISE_WORKGROUP}u + lid;\n  if (i >= params.n) { return; }\n${[...loads, ...body].map((l) => `  ${l}`).join('\n')}\n}`,
   ].join('\n\n');
   const kinds: BindingKind[] = [...buffers.map((b): BindingKind => (written.has(b) ? 'read_write' : 'read')), 'uniform'];
   return {
