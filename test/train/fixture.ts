@@ -2,6 +2,10 @@
  * A small network and a task the tests make themselves: frozen random layers, LoRA on the second,
  * a SWAG posterior with K = 4, and labels from a fixed random linear teacher.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect } from 'vitest';
 import { FeatureTable, computeFeatures } from '../../train/features.ts';
 import { Network } from '../../train/network.ts';
 import type { TrainConfig } from '../../train/trainer.ts';
@@ -95,3 +99,22 @@ export const CONFIG: TrainConfig = {
   swag: { epochs: 2, lr: 0.02, collectEvery: 2 },
 };
 
+
+/** A fresh temporary folder per call, all removed after the file's tests. */
+export function tempDirs(prefix: string): () => string {
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+  return () => {
+    const d = mkdtempSync(join(tmpdir(), prefix));
+    dirs.push(d);
+    return d;
+  };
+}
+
+/** The same parameter names, and every value bit for bit. */
+export function expectSameParameters(a: ReadonlyMap<string, Float32Array>, b: ReadonlyMap<string, Float32Array>): void {
+  expect([...a.keys()]).toEqual([...b.keys()]);
+  for (const [k, v] of a) expect(Array.from(b.get(k)!), k).toEqual(Array.from(v));
+}

@@ -4,27 +4,12 @@
  * annealed linearly (SWALR), and a run killed mid-way (before and after the best epoch is known)
  * resumed bit-identical.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type TrainConfig, trainRun, validationLoss } from '../../train/trainer.ts';
-import { BATCH, CONFIG, COUNT, featuresOf, network, task } from './fixture.ts';
+import { BATCH, CONFIG, COUNT, expectSameParameters, featuresOf, network, task, tempDirs } from './fixture.ts';
 
-const dirs: string[] = [];
-const tempDir = () => {
-  const d = mkdtempSync(join(tmpdir(), 'swaglet-recipe-'));
-  dirs.push(d);
-  return d;
-};
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-const same = (a: ReadonlyMap<string, Float32Array>, b: ReadonlyMap<string, Float32Array>) => {
-  expect([...a.keys()]).toEqual([...b.keys()]);
-  for (const [k, v] of a) expect(Array.from(b.get(k)!), k).toEqual(Array.from(v));
-};
+const tempDir = tempDirs('swaglet-recipe-');
+const same = expectSameParameters;
 
 const SPE = COUNT / BATCH;
 // A high MAP rate and 3 SWAG epochs, collected once each, annealed from 0.04 to 0.01 over 2 epochs.

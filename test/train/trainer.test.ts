@@ -4,28 +4,15 @@
  * mid-way and resumed from its checkpoint ends with exactly the numbers of an uninterrupted run,
  * and a diverging run stops with a clear message, keeping its last good checkpoint.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ResumeMismatchError } from '../../train/fingerprint.ts';
 import { TrainingDivergedError, TrainingStoppedError, trainRun } from '../../train/trainer.ts';
-import { BATCH, CONFIG, COUNT, featuresOf, network, task } from './fixture.ts';
+import { BATCH, CONFIG, COUNT, expectSameParameters, featuresOf, network, task, tempDirs } from './fixture.ts';
 
-const dirs: string[] = [];
-const tempDir = () => {
-  const d = mkdtempSync(join(tmpdir(), 'swaglet-train-'));
-  dirs.push(d);
-  return d;
-};
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-const same = (a: ReadonlyMap<string, Float32Array>, b: ReadonlyMap<string, Float32Array>) => {
-  expect([...a.keys()]).toEqual([...b.keys()]);
-  for (const [k, v] of a) expect(Array.from(b.get(k)!), k).toEqual(Array.from(v));
-};
+const tempDir = tempDirs('swaglet-train-');
+const same = expectSameParameters;
 
 describe('trainRun', () => {
   it('learns the task and collects one SWAG snapshot every collectEvery steps of the SWAG phase', async () => {
