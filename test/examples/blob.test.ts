@@ -24,7 +24,7 @@ import { Network } from '../../train/network.ts';
 import { testDevice } from '../helpers/device.ts';
 import { rng } from '../helpers/random.ts';
 import { deviceOptions, runProgram } from '../program/run.ts';
-import { featuresOf, task } from '../train/fixture.ts';
+import { featuresOf, NET_MODEL, task } from '../train/fixture.ts';
 
 const PATH = 'examples/blob.swag';
 const [F, H, C, N, R] = [5, 4, 3, 6, 8]; // r: 8, as the finetune says
@@ -216,21 +216,8 @@ describe('examples/blob.swag', () => {
   it('a short training run lowers the loss; where no data reach A, the KL moves q(A) toward the prior', async () => {
     const { frozen, x, labels } = task();
     for (let i = 0; i < x.length; i += 8) x[i] = 0; // feature 0 is always 0: column 0 of A sees no data
-    const source = `${readFileSync(PATH, 'utf8').split('\nimport')[0]}
-${readFileSync(PATH, 'utf8').split('\n').filter((l) => !l.startsWith('import')).join('\n').replace(/\/\/ The MLP classifier[\s\S]*$/, '')}
-model Net(features: dim = 8, hidden: dim = 12, classes: dim = 3) {
-  linear fc1: [hidden, features] + bias
-  linear fc2: [hidden, hidden] + bias
-  param head.weight: [classes, hidden] = normal(std: 0.1)
-  param head.bias: [classes] = zeros
-
-  fn forward(x: [n, features]) -> [n, classes] {
-    let h = tanh(fc1(x))
-    let h = tanh(fc2(h))
-    return h @ head.weight^T + head.bias
-  }
-}
-
+    const source = `${readFileSync(PATH, 'utf8').split('\n').filter((l) => !l.startsWith('import')).join('\n').replace(/\/\/ The MLP classifier[\s\S]*$/, '')}
+${NET_MODEL}
 finetune NetBlob = Net(classes: 3) {
   adapt "fc1" with BLoB(r: 2, alpha: 4)
 }

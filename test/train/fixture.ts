@@ -13,6 +13,21 @@ import type { Device } from '../../runtime/index.ts';
 import { testDevice } from '../helpers/device.ts';
 import { rng } from '../helpers/random.ts';
 
+/** The model the tests adapt: two tanh layers (frozen) and a trained linear head. */
+export const NET_MODEL = `model Net(features: dim = 8, hidden: dim = 12, classes: dim = 3) {
+  linear fc1: [hidden, features] + bias
+  linear fc2: [hidden, hidden] + bias
+  param head.weight: [classes, hidden] = normal(std: 0.1)
+  param head.bias: [classes] = zeros
+
+  fn forward(x: [n, features]) -> [n, classes] {
+    let h = tanh(fc1(x))
+    let h = tanh(fc2(h))
+    return h @ head.weight^T + head.bias
+  }
+}
+`;
+
 export const SOURCE = `
 adapter LoRA(r: dim, alpha: f32 = 4, p: f32 = 0.0) on linear(W: [out, in]) {
   param A: [r, in] = kaiming_uniform(a: sqrt(5))
@@ -31,19 +46,7 @@ posterior SWAG(K: dim = 4, scale: f32 = 0.5, eps: f32 = 1e-30) over params {
       + sqrt(scale / (K - 1)) * (z2 @ D)
 }
 
-model Net(features: dim = 8, hidden: dim = 12, classes: dim = 3) {
-  linear fc1: [hidden, features] + bias
-  linear fc2: [hidden, hidden] + bias
-  param head.weight: [classes, hidden] = normal(std: 0.1)
-  param head.bias: [classes] = zeros
-
-  fn forward(x: [n, features]) -> [n, classes] {
-    let h = tanh(fc1(x))
-    let h = tanh(fc2(h))
-    return h @ head.weight^T + head.bias
-  }
-}
-
+${NET_MODEL}
 finetune NetSwag = Net(classes: 3) {
   adapt "fc2" with LoRA(r: 2, p: 0.1)
   posterior SWAG(K: 4)
