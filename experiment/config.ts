@@ -34,6 +34,14 @@ export interface ModelConfig {
   /** Sizes the `.swag` file leaves open, beyond the batch `b` and tokens `t`. */
   dims: Record<string, number>;
   /**
+   * How the frozen prefix's features are kept (experiment/prefixCache.ts): `auto` (the default)
+   * caches them at f32 if they fit in `prefixCacheMb`, else at f16 if that fits, else recomputes
+   * the prefix in every step; `f32`, `f16` and `recompute` force one.
+   */
+  prefixCache: PrefixCacheMode;
+  /** The host memory `auto` may give the prefix cache, in megabytes. */
+  prefixCacheMb: number;
+  /**
    * A finetune (`Name` in this file, or `other.swag:Name` beside it) with a post-hoc posterior (`over params posthoc`) and the same
    * parameters as `entry`: Laplace-LoRA on run 1's MAP (post-hoc pass, prior precision by
    * validation NLL, linearized predictive). Null: no Laplace row.
@@ -42,6 +50,9 @@ export interface ModelConfig {
   /** A BLoB finetune (`Name` or `other.swag:Name`, as for laplace), trained once per seed (no SWAG phase) for the BLoB row. Null: no BLoB row. */
   blob: string | null;
 }
+
+export type PrefixCacheMode = 'auto' | 'f32' | 'f16' | 'recompute';
+export const PREFIX_CACHE_MODES: readonly PrefixCacheMode[] = ['auto', 'f32', 'f16', 'recompute'];
 
 export interface ExperimentConfig {
   name: string;
@@ -74,7 +85,7 @@ export interface ExperimentConfig {
 
 export const DEMO_CONFIG: ExperimentConfig = {
   name: 'demo',
-  model: { file: '../examples/use_lite_classifier.swag', entry: 'UseLiteSwag', weights: 'use-lite', rename: null, tokenizer: 'use-lite', init: null, maxTokens: 64, batch: 32, batchDim: 'b', dims: {}, laplace: null, blob: null },
+  model: { file: '../examples/use_lite_classifier.swag', entry: 'UseLiteSwag', weights: 'use-lite', rename: null, tokenizer: 'use-lite', init: null, maxTokens: 64, batch: 32, batchDim: 'b', dims: {}, prefixCache: 'auto', prefixCacheMb: 1024, laplace: null, blob: null },
   data: {
     train: 'bundled:imdb',
     validation: 'bundled:imdb',
@@ -226,6 +237,8 @@ export function validateConfig(c: ExperimentConfig): ExperimentConfig {
   validateShapes(c);
   positiveInt(c.model.maxTokens, 'model.maxTokens');
   positiveInt(c.model.batch, 'model.batch');
+  if (!PREFIX_CACHE_MODES.includes(c.model.prefixCache)) throw new ConfigError(`'model.prefixCache' must be one of ${PREFIX_CACHE_MODES.map((m) => JSON.stringify(m)).join(', ')}, got ${JSON.stringify(c.model.prefixCache)}`);
+  if (!(c.model.prefixCacheMb > 0)) throw new ConfigError(`'model.prefixCacheMb' must be a positive number of megabytes, got ${JSON.stringify(c.model.prefixCacheMb)}`);
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(c.model.batchDim)) throw new ConfigError(`'model.batchDim' must be a dim name of the .swag model, got ${JSON.stringify(c.model.batchDim)}`);
   positiveInt(c.runs, 'runs');
   positiveInt(c.samples, 'samples');

@@ -19,7 +19,8 @@ import { isWeightSource, loadWeightSource } from '../models/sources.ts';
 import { readPeftParameters } from '../io/peft.ts';
 import type { Device } from '../runtime/index.ts';
 import type { WeightsOption } from '../swaglet.ts';
-import { computeFeatures, computeFeaturesReusing, FeatureTable, type KnownFeatures, knownFeatures } from '../train/features.ts';
+import { computeFeatures, computeFeaturesReusing, type FeatureStorage, FeatureTable, type KnownFeatures, knownFeatures } from '../train/features.ts';
+import { megabytes, type PrefixPlan, planPrefixCache } from './prefixCache.ts';
 import { availableMethods, predictMethod, type MethodName, type TrainedRun } from '../train/methods.ts';
 import { type Fingerprint, ResumeMismatchError, diffFingerprints } from '../train/fingerprint.ts';
 import { Network, swagReader } from '../train/network.ts';
@@ -66,7 +67,12 @@ export interface Prepared {
   initial?: ReadonlyMap<string, Float32Array>;
   /** Multiple choice: the answer letters' token ids, the model's `letters` input on every row. */
   letters?: Int32Array;
+  /** How the frozen prefix's features are kept (experiment/prefixCache.ts). */
+  prefixPlan: PrefixPlan;
 }
+
+/** The features of the first seed's examples by input digest, built once for all later seeds. */
+const KNOWN_FEATURES = new WeakMap<Prepared, KnownFeatures>();
 
 /** Where run `m` keeps its checkpoints and outputs. */
 export const runDir = (config: ExperimentConfig, m: number) => join(experimentDir(config), 'runs', `run-${m}`);
@@ -131,7 +137,7 @@ export async function prepare(device: Device, config: ExperimentConfig, events: 
   if (!reuse) events.stage('Compile');
   const weights = reuse ? undefined : await weightsOf(config.model);
   // Another seed of the same experiment: the same compiled network, new data.
-  const network = reuse ?? await Network.compile(device, {
+  const compileNetwork = (splitFrozenPrefix: boolean) => Network.compile(device, {
     source,
     file: config.model.file,
     entry: config.model.entry,
@@ -139,8 +145,24 @@ export async function prepare(device: Device, config: ExperimentConfig, events: 
     dims: { ...(tokenizer ? { t: config.model.maxTokens } : {}), ...config.model.dims, [config.model.batchDim]: config.model.batch },
     batchDim: config.model.batchDim,
     readFile: swagReader(),
+    splitFrozenPrefix,
     ...(weights !== undefined ? { weights } : {}),
   });
+  let network = reuse ?? await compileNetwork(true);
+  // How the prefix's features are kept: decided once, by the first seed, from their size at f32.
+  let plan: PrefixPlan = earlier?.prefixPlan ?? 'f32';
+  if (!reuse && network.hasPrefix) {
+    const rowBytes = network.features.reduce((n, f) => n + f.rowSize * 4, 0);
+    const bytes = present.reduce((n, s) => n + data[s]!.labels.length * rowBytes, 0);
+    plan = planPrefixCache(config.model.prefixCache, bytes, config.model.prefixCacheMb);
+    const why = config.model.prefixCache === 'auto' ? ` ('auto' within ${config.model.prefixCacheMb} MB)` : ` (model.prefixCache ${JSON.stringify(config.model.prefixCache)})`;
+    events.log(`frozen prefix: ${megabytes(bytes)} of features at f32 (${megabytes(rowBytes)} an example); ${plan === 'recompute' ? 'recomputed in every step, not cached' : `cached at ${plan}${plan === 'f16' ? `, ${megabytes(bytes / 2)}` : ''}`}${why}`);
+    if (plan === 'recompute') {
+      network.destroy();
+      network = await compileNetwork(false);
+    }
+  }
+  const storage: FeatureStorage = plan === 'f16' ? 'f16' : 'f32';
   try {
     if (!network.hasPosterior) {
       throw new ConfigError(`'model.entry': ${config.model.entry} in ${config.model.file} has no posterior (collect and sample): the SWAG phase needs a finetune with one, such as 'posterior SWAG(K: 5)'`);
@@ -148,23 +170,27 @@ export async function prepare(device: Device, config: ExperimentConfig, events: 
     if (network.classes !== data.labelMap.classCount) {
       throw new ConfigError(`${config.model.entry} predicts ${network.classes} classes, but the training data have ${data.labelMap.classCount} (${data.labelMap.names.join(', ')}): set the finetune's class count (e.g. 'model.dims')`);
     }
-    events.log(`${config.model.entry}: ${network.size} trainable parameters; frozen prefix cached as ${network.features.map((f) => `${f.name} [${f.rowShape.join(', ')}]`).join(', ')} per example (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    events.log(`${config.model.entry}: ${network.size} trainable parameters; ${network.hasPrefix ? 'frozen prefix cached' : 'per-example inputs'} as ${network.features.map((f) => `${f.name} [${f.rowShape.join(', ')}]`).join(', ')} per example (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     events.stage('Frozen prefix (computed once per example, cached on disk)');
     const cacheDir = join(config.out, 'cache');
     mkdirSync(cacheDir, { recursive: true });
-    const key = hash(source, config.model.entry, config.model.maxTokens, JSON.stringify(config.model.weights), JSON.stringify(config.model.rename), String(config.model.tokenizer), network.features.map((f) => f.name + f.rowShape.join('x')).join(), letters ? Array.from(letters).join() : '');
+    const key = hash(source, config.model.entry, config.model.maxTokens, JSON.stringify(config.model.weights), JSON.stringify(config.model.rename), String(config.model.tokenizer), network.features.map((f) => f.name + f.rowShape.join('x')).join(), letters ? Array.from(letters).join() : '', ...(storage === 'f16' ? ['f16'] : []));
     const features = {} as Prepared['features'];
     // Another seed: the features of examples an earlier seed saw are copied, not recomputed.
-    let known: KnownFeatures | undefined;
-    const knownOf = () => {
-      if (known || !earlier) return known;
-      const map = new Map<string, readonly [FeatureTable, number]>();
-      for (const s of SPLITS) {
-        const split = earlier.data[s];
-        const table = earlier.features[s];
-        if (split && table) knownFeatures(inputTable(split, network.dataInputs, tokenizer, config.model.maxTokens, letters), table, map);
+    // The map is built once, from the first seed's splits, and kept for every later seed.
+    const knownOf = (): KnownFeatures | undefined => {
+      if (!earlier || !network.hasPrefix) return undefined;
+      let known = KNOWN_FEATURES.get(earlier);
+      if (!known) {
+        const map = new Map<string, readonly [FeatureTable, number]>();
+        for (const s of SPLITS) {
+          const split = earlier.data[s];
+          const table = earlier.features[s];
+          if (split && table) knownFeatures(inputTable(split, network.dataInputs, tokenizer, config.model.maxTokens, letters), table, map);
+        }
+        KNOWN_FEATURES.set(earlier, (known = map));
       }
-      return (known = map);
+      return known;
     };
     for (const s of present) {
       const split = data[s]!;
@@ -180,7 +206,7 @@ export async function prepare(device: Device, config: ExperimentConfig, events: 
           events.progress(`prefix ${s}`, done, total);
         };
         const prior = knownOf();
-        const computed = prior ? await computeFeaturesReusing(network, rows, prior, progress) : { table: await computeFeatures(network, rows, progress), reused: 0 };
+        const computed = prior ? await computeFeaturesReusing(network, rows, prior, progress, storage) : { table: await computeFeatures(network, rows, progress, storage), reused: 0 };
         table = computed.table;
         await table.save(path, meta);
         events.log(`${s}: ${table.count} examples${computed.reused ? ` (${computed.reused} from an earlier seed)` : ''} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
@@ -194,8 +220,10 @@ export async function prepare(device: Device, config: ExperimentConfig, events: 
       ...experimentFingerprint(config, source, data.train),
       ...(initial ? { 'model.init.sha256': digestParameters(initial) } : {}),
       ...(letters ? { 'data.letters': Array.from(letters).join(',') } : {}),
+      // f16 features train on other numbers; f32 and recompute on the same ones (up to rounding).
+      ...(storage === 'f16' ? { 'model.prefixCache': 'f16' } : {}),
     };
-    return { network, data, features, fingerprint, ...(initial ? { initial } : {}), ...(letters ? { letters } : {}) };
+    return { network, data, features, fingerprint, prefixPlan: plan, ...(initial ? { initial } : {}), ...(letters ? { letters } : {}) };
   } catch (e) {
     if (!reuse) network.destroy();
     throw e;
@@ -385,6 +413,8 @@ async function companion(prepared: Prepared, config: ExperimentConfig, name: str
       dims: { ...(config.model.tokenizer ? { t: config.model.maxTokens } : {}), ...config.model.dims, [config.model.batchDim]: batch },
       batchDim: config.model.batchDim,
       readFile: swagReader(),
+      // Cut where the main network is cut (or not: a recomputed prefix), so they read the same rows.
+      splitFrozenPrefix: main.hasPrefix,
       ...(weights !== undefined ? { weights } : {}),
       ...(kfacTaps ? { kfacTaps: true } : {}),
     });

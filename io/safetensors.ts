@@ -31,7 +31,10 @@ export const DTYPE_SIZE: Readonly<Record<SafetensorsDtype, number>> = {
   BOOL: 1,
 };
 
-/** What the writer accepts. F32/F16/BF16 values are rounded to the dtype (round to nearest even). */
+/**
+ * What the writer accepts. F32/F16/BF16 values are rounded to the dtype (round to nearest even),
+ * except that a Uint16Array given for F16 or BF16 holds the raw bits and is written as it is.
+ */
 export interface TensorInput {
   dtype: SafetensorsDtype;
   shape: readonly number[];
@@ -204,6 +207,10 @@ function encodeTensorData(name: string, t: TensorInput, out: Uint8Array, src: st
     }
     case 'F16':
     case 'BF16': {
+      if (data instanceof Uint16Array) {
+        for (let i = 0; i < n; i++) dv.setUint16(i * 2, data[i]!, true);
+        return;
+      }
       const conv = t.dtype === 'F16' ? f32BitsToF16Bits : f32BitsToBf16Bits;
       let f32: Float32Array;
       if (data instanceof Float32Array) f32 = data;

@@ -43,6 +43,11 @@ export interface NetworkOptions {
   weights?: WeightsOption;
   /** Tap the backward pass for Laplace's Kronecker factors (train/laplace.ts). */
   kfacTaps?: boolean;
+  /**
+   * Cut the graphs at the frozen prefix, whose per-example features the caller caches (default
+   * true); false recomputes the prefix in every step (no cache, for data too large to cache).
+   */
+  splitFrozenPrefix?: boolean;
 }
 
 export class Network {
@@ -69,7 +74,7 @@ export class Network {
       entries: [options.entry],
       dims: options.dims,
       dropoutForward: true,
-      splitFrozenPrefix: true,
+      splitFrozenPrefix: options.splitFrozenPrefix ?? true,
       seed: 0,
       ...(options.kfacTaps ? { kfacTaps: true } : {}),
       ...(options.weights !== undefined ? { weights: options.weights } : {}),
