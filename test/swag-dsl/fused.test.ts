@@ -57,6 +57,26 @@ describe('SWAG from the DSL, fused', () => {
     expect(swag.collect.outputs.map((o) => swag.collect.buffers[o.buffer]!.role)).toEqual(['state', 'state', 'state', 'state']);
   });
 
+  it("the kernels do the element-independent work once: sample's K_eff scale per workgroup, collect's n and ring row per invocation before any store", async () => {
+    const device = await testDevice();
+    const swag = compiled(device, lower('SWAG', 4_099, { K: 20 }));
+    const sample = swag.sample.kernels[0]!.wgsl;
+    // Four elements per invocation, and K_eff = sum(filled) (a loop over the K entries) outside value().
+    expect(sample).toMatch(/^fn value\(i: u32, low_rank_value: f32\)/m);
+    const value = sample.slice(sample.indexOf('fn value('), sample.indexOf('@compute'));
+    expect(value).not.toMatch(/for \(/);
+    expect(sample).toMatch(/if \(lid == 0u\) \{ hoisted_values\(\); \}/);
+    const collect = swag.collect.kernels[0]!.wgsl;
+    // No barrier to share the ring row; n is loaded once, before the first store.
+    expect(collect).not.toMatch(/workgroupBarrier/);
+    const main = collect.slice(collect.indexOf('fn main('));
+    const firstStore = main.search(/\bb\d+\[[^\]]*\] = /);
+    expect(main.search(/sc_b\d+ = b\d+\[0u\];/)).toBeGreaterThan(0);
+    expect(main.search(/sc_b\d+ = b\d+\[0u\];/)).toBeLessThan(firstStore);
+    expect(main.search(/let m\d+_row = m\d+_index\(0u\);/)).toBeLessThan(firstStore);
+    expect(collect.slice(0, collect.indexOf('fn main(')).match(/\bb\d+\[0u\]/g) ?? []).toEqual([]);
+  });
+
   it('collect updates the statistics in place and touches one row of D per snapshot', async () => {
     const device = await testDevice();
     const P = 37, K = 4;

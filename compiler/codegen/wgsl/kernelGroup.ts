@@ -59,7 +59,8 @@ export function groupKernel(members: readonly GroupMemberKernel[], label: string
 
   const fns: BodyFunction[] = [];
   const lines: string[] = [];
-  // Row indices are the same for every element: invocation 0 computes them into workgroup memory.
+  // Row indices are the same for every element; each invocation computes them once, before any
+  // store (a workgroup barrier to share them cost more than the few flops on llvmpipe).
   const rowIndices: number[] = [];
   const fields: [string, number][] = [['n', n]];
   members.forEach((m, k) => {
@@ -87,7 +88,6 @@ export function groupKernel(members: readonly GroupMemberKernel[], label: string
     rowIndices.push(k);
     lines.push(
       ...[
-        `let m${k}_row = group_row_${k};`,
         `if (m${k}_row >= 0.0 && m${k}_row < f32(params.m${k}_rows) && floor(m${k}_row) == m${k}_row) {`,
         `  ${name(m.out)}[u32(m${k}_row) * params.m${k}_cols + i] = m${k}_value(i);`,
         '}',
@@ -116,7 +116,18 @@ export function groupKernel(members: readonly GroupMemberKernel[], label: string
     if (!at) return [l];
     return atNames.includes(at[2]!) ? [`${at[1]}at_${at[2]} = ${at[3]}`] : [];
   });
-  const loads = atNames.map((b) => `at_${b} = ${b}[i];`);
+  // A read-only scalar (SWAG's n: read at element 0 by a value, or by a row index, which is
+  // evaluated at element 0) is loaded once per invocation, before any store: after a store to
+  // another storage buffer llvmpipe cannot prove it unchanged and loads it again at every use.
+  const isIndex = (f: string) => /^fn m\d+_index\(/m.test(f);
+  const scalarRead = (f: string, b: string) => (isIndex(f) ? `${b}[i]` : `${b}[0u]`);
+  const scalarNames = buffers.map((_, k) => `b${k}`).filter((b) => !written.has(buffers[Number(b.slice(1))]!) && memberFns.some((f) => f.includes(scalarRead(f, b))));
+  const valueFns = memberFns.map((f) => scalarNames.reduce((text, b) => text.split(scalarRead(f, b)).join(`sc_${b}`), f));
+  const loads = [
+    ...scalarNames.map((b) => `sc_${b} = ${b}[0u];`),
+    ...rowIndices.map((k) => `let m${k}_row = m${k}_index(0u);`),
+    ...atNames.map((b) => `at_${b} = ${b}[i];`),
+  ];
   const bindings = buffers.map((b, k) => {
     const access = written.has(b) ? 'read_write' : 'read';
     return `@group(0) @binding(${k}) var<storage, ${access}> ${name(b)}: array<${dtypes[k]}>;`;
@@ -129,11 +140,10 @@ export function groupKernel(members: readonly GroupMemberKernel[], label: string
     bindings.join('\n'),
     FLAT_WORKGROUP_WGSL.trim(),
     ...uniqueHelpers(...fns.map((f) => f.helpers)),
+    ...scalarNames.map((b) => `var<private> sc_${b}: ${dtypes[Number(b.slice(1))]!};`),
     ...atNames.map((b) => `var<private> at_${b}: ${dtypes[Number(b.slice(1))]!};`),
-    ...memberFns,
-    ...rowIndices.map((k) => `var<workgroup> group_row_${k}: f32;`),
+    ...valueFns,
     `@compute @workgroup_size(${ELEMENTWISE_WORKGROUP})\nfn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,\n        @builtin(local_invocation_index) lid: u32) {\n` +
-      (rowIndices.length ? `  if (lid == 0u) {\n${rowIndices.map((k) => `    group_row_${k} = m${k}_index(0u);`).join('\n')}\n  }\n  workgroupBarrier();\n` : '') +
       `  let i = flat_workgroup(wid, nwg) * ${ELEMENTWISE_WORKGROUP}u + lid;\n  if (i >= params.n) { return; }\n${[...loads, ...body].map((l) => `  ${l}`).join('\n')}\n}`,
   ].join('\n\n');
   const kinds: BindingKind[] = [...buffers.map((b): BindingKind => (written.has(b) ? 'read_write' : 'read')), 'uniform'];

@@ -128,7 +128,8 @@ function lowRankDot(K: number): string {
  */
 function hoistUniform(fn: string): { fn: string; declarations: string[]; fill: string } {
   const lines = fn.split('\n');
-  const open = lines.findIndex((l) => /^fn value\(i: u32\)/.test(l));
+  // `fn value(i: u32)`, or `fn value(i: u32, low_rank_value: f32)` four elements per invocation.
+  const open = lines.findIndex((l) => /^fn value\(i: u32[,)]/.test(l));
   const close = lines.lastIndexOf('}');
   if (open < 0 || close <= open) return { fn, declarations: [], fill: '' };
   // Statements: a `let`/`var` line, with the `for` lines that follow a `var` (a reduction loop).
