@@ -95,8 +95,9 @@ export function checkTrainingStart(config: ExperimentConfig, options: { resume: 
   if (options.resume && options.fresh) throw new ConfigError('--resume and --fresh exclude each other');
   const runs = existingRuns(config, options.only);
   if (options.fresh) {
-    // The run folders' contents go; a lock held in one (ours) stays.
+    // The run folders' contents go; a lock held in one (ours) stays. So does the BLoB run's.
     for (const dir of runs) for (const f of readdirSync(dir)) if (f !== LOCK_FILE) rmSync(join(dir, f), { recursive: true, force: true });
+    if (!options.only) rmSync(join(experimentDir(config), 'blob'), { recursive: true, force: true });
     return;
   }
   if (!options.resume && runs.length) {
@@ -530,17 +531,36 @@ async function blobMethod(prepared: Prepared, config: ExperimentConfig, events: 
   const net = await companion(prepared, config, config.model.blob!, config.model.batch);
   const { swag: _swag, ...plain } = config.train;
   const seed = config.train.seed;
-  const result = await trainRun(net, features.train, data.train.labels, { ...plain, seed }, undefined, {
-    onStep: (s) => events.progress('BLoB', s.step, s.total, `loss ${s.loss.toFixed(4)}`),
-    ...(events.shouldStop ? { shouldStop: () => events.shouldStop!() } : {}),
-  });
+  // Checkpointed like the runs: a stopped or killed BLoB run resumes, and a finished one is read
+  // back (its final checkpoint) instead of trained again. A BLoB finetune that compiles to another
+  // training graph or other initializers (an edited .swag, imports included) starts afresh.
+  const dir = join(experimentDir(config), 'blob', 'checkpoints');
+  const compiled = net.unit.compiled;
+  const program = createHash('sha256').update(JSON.stringify({ training: compiled.graphs.backward, tensors: compiled.network!.tensors })).digest('hex');
+  const fingerprint: Fingerprint = { ...prepared.fingerprint, 'model.blob': config.model.blob!, 'model.blob.program.sha256': program };
+  const train = () =>
+    trainRun(net, features.train, data.train.labels, { ...plain, seed }, { dir, every: config.checkpointEvery, keep: 2, fingerprint }, {
+      onStep: (s) => events.progress('BLoB', s.step, s.total, `loss ${s.loss.toFixed(4)}`),
+      onResume: (step, path) => events.log(`BLoB: resumed at step ${step} from ${path}`),
+      onWarning: (message) => warn(events, message),
+      ...(events.shouldStop ? { shouldStop: () => events.shouldStop!() } : {}),
+    });
+  let result: RunResult;
+  try {
+    result = await train();
+  } catch (e) {
+    if (!(e instanceof ResumeMismatchError)) throw e;
+    warn(events, `BLoB: ${e.message}; training it afresh`);
+    rmSync(dir, { recursive: true, force: true });
+    result = await train();
+  }
   const probs: EvaluatedMethod['probs'] = {} as never;
   const noisy = net.unit.methods.includes('dropoutForward');
   for (const s of (['test', 'shift', 'ood'] as const).filter((s) => features[s])) {
     probs[s] = await predictProbabilities(net, features[s]!, noisy ? config.samples : 1, noisy ? { dropoutSeed: (k) => mcDropoutSeed(seed, k) } : {});
   }
   const seconds = (performance.now() - t) / 1000;
-  events.log(`BLoB: ${result.stepsRun} steps (loss by epoch ${result.epochLoss.map((l) => l.toFixed(3)).join(' ')}), ${noisy ? config.samples : 1} draws; ${seconds.toFixed(1)} s`);
+  events.log(`BLoB: ${result.stepsRun ? `${result.stepsRun} steps` : `trained earlier, read from ${dir}`} (loss by epoch ${result.epochLoss.map((l) => l.toFixed(3)).join(' ')}), ${noisy ? config.samples : 1} draws; ${seconds.toFixed(1)} s`);
   return { method: 'BLoB', probs, seconds };
 }
 
