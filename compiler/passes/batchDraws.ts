@@ -40,15 +40,17 @@ export function varyingNodes(g: Graph): boolean[] {
 }
 
 /**
- * The largest number of draws ≤ `draws` whose biggest per-pass tensor fits in `maxBufferBytes`
- * (a storage binding's size limit): a varying value of one draw, times the draws. At least 1.
+ * Draws per pass for `draws` in all: as few passes as fit `maxBufferBytes` (a storage binding's
+ * size limit) with their biggest tensor (a varying value of one draw, times the draws per pass),
+ * then as few draws per pass as those passes need, so the last pass wastes the fewest slots
+ * (15 draws where 10 fit: two passes of 8, not 10 and 5). At least 1.
  */
 export function drawsPerPass(g: Graph, draws: number, maxBufferBytes: number): number {
   const varies = varyingNodes(g);
   let largest = 0;
   for (const n of g.nodes) if (varies[n.id]) largest = Math.max(largest, numel(n.shape) * 4);
-  if (largest === 0) return draws;
-  return Math.max(1, Math.min(draws, Math.floor(maxBufferBytes / largest)));
+  const fit = largest === 0 ? draws : Math.max(1, Math.min(draws, Math.floor(maxBufferBytes / largest)));
+  return Math.ceil(draws / Math.ceil(draws / fit));
 }
 
 /** `g` over `draws` parameter sets at once (see the module doc). */

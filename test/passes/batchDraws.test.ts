@@ -164,6 +164,8 @@ describe('batchDraws', () => {
     // The largest varying value of one draw: the scores [3, 2, 5, 5] (150 f32, 600 bytes).
     expect(drawsPerPass(g, 15, Infinity)).toBe(15);
     expect(drawsPerPass(g, 15, 600 * 4)).toBe(4);
+    // Ten fit, but two passes of 8 waste one slot where 10 and 5 would waste five.
+    expect(drawsPerPass(g, 15, 600 * 10)).toBe(8);
     expect(drawsPerPass(g, 15, 100)).toBe(1);
   });
 });
