@@ -140,6 +140,8 @@ export async function prepare(device: Device, config: ExperimentConfig, events: 
     batchDim: config.model.batchDim,
     readFile: swagReader(),
     ...(weights !== undefined ? { weights } : {}),
+    // SWAG and MultiSWAG predict with their draws stacked in one pass (train/predict.ts).
+    draws: config.samples,
   });
   try {
     if (!network.hasPosterior) {
