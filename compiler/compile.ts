@@ -9,7 +9,7 @@
  * (every finetune of the file; else every model; else every adapter; else every posterior; or the
  * ones `entries` names) → lower each (sizes the entry declares but leaves unbound take the
  * documented defaults in `DEFAULT_DIMS`, each reported as a note) → the stages of pipeline.ts
- * per unit (simplify → splitFrozenPrefix → fuse → schedule → planMemory → layout) → typed
+ * per unit (simplify → splitFrozenPrefix → batchDraws → fuse → schedule → planMemory → layout) → typed
  * bindings, WGSL files, and the readable fused IR the kernels were built from.
  *
  * Errors in the user's input come back as values (`ok: false`, formatted diagnostics), never as
