@@ -41,6 +41,11 @@ export interface CompileOptions {
   kfacTaps?: boolean;
   /** Compile a `prefix` method and cut the other methods at the frozen prefix it caches. */
   splitFrozenPrefix?: boolean;
+  /**
+   * Also compile `drawsForward`: the forward over this many parameter draws at once, or fewer
+   * when they would not fit the device's largest storage binding (`compiled.draws` says how many).
+   */
+  draws?: number;
   /** The seed of the parameters' initializers (default 0): the same seed gives the same bytes. */
   seed?: number;
   /**
@@ -81,6 +86,8 @@ export interface LiveUnit {
   forward(feeds?: Feeds): Record<string, Tensor>;
   /** With `dropoutForward`: the forward pass with dropout on (`seed` picks the masks). */
   dropoutForward(feeds?: Feeds): Record<string, Tensor>;
+  /** With `draws`: the forward over `compiled.draws` parameter sets, each parameter P fed as `draws.P` [D, ...]. */
+  drawsForward(feeds?: Feeds): Record<string, Tensor>;
   backward(feeds?: Feeds): Record<string, Tensor>;
   collect(feeds?: Feeds): Record<string, Tensor>;
   sample(feeds?: Feeds): Record<string, Tensor>;
@@ -104,6 +111,7 @@ export async function compile(source: string, options: CompileOptions): Promise<
     ...(options.readFile ? { readFile: options.readFile } : {}),
     ...(options.dropoutForward ? { dropoutForward: true } : {}),
     ...(options.splitFrozenPrefix ? { splitFrozenPrefix: true } : {}),
+    ...(options.draws !== undefined ? { draws: { count: options.draws, maxBufferBytes: device.limits.maxStorageBufferBindingSize } } : {}),
   };
   const result = compileSwag(source, options.file ?? '<input>', swagOptions);
   if (!result.ok) throw new CompileError(result.diagnostics.map((d) => (d.endsWith('\n') ? d : `${d}\n`)).join('').trimEnd(), result.problems);
@@ -147,6 +155,7 @@ async function loadUnit(device: Device, unit: CompiledUnit): Promise<LiveUnit> {
     prefix: run('prefix'),
     forward: run('forward'),
     dropoutForward: run('dropoutForward'),
+    drawsForward: run('drawsForward'),
     backward: run('backward'),
     collect: run('collect'),
     sample: run('sample'),

@@ -9,7 +9,7 @@
  * (every finetune of the file; else every model; else every adapter; else every posterior; or the
  * ones `entries` names) → lower each (sizes the entry declares but leaves unbound take the
  * documented defaults in `DEFAULT_DIMS`, each reported as a note) → the stages of pipeline.ts
- * per unit (simplify → splitFrozenPrefix → fuse → schedule → planMemory → layout) → typed
+ * per unit (simplify → splitFrozenPrefix → batchDraws → fuse → schedule → planMemory → layout) → typed
  * bindings, WGSL files, and the readable fused IR the kernels were built from.
  *
  * Errors in the user's input come back as values (`ok: false`, formatted diagnostics), never as
@@ -21,7 +21,7 @@ import type { Program } from './emit/program.ts';
 import { printGraph, type Graph } from './ir/index.ts';
 import { type LoweredNetwork, type LoweredPosterior, type LowerRequest, lowerProgram } from './lower/index.ts';
 import type { CachedValue } from './passes/splitFrozenPrefix.ts';
-import { type DumpSink, compileMethods } from './pipeline.ts';
+import { type DrawsOptions, type DumpSink, compileMethods } from './pipeline.ts';
 import type { ScheduleLimits, Target } from './schedule/types.ts';
 import { type Diagnostic, type SourceLookup, formatDiagnostic } from './syntax/diagnostic.ts';
 import { checkSource } from './types/check.ts';
@@ -37,10 +37,12 @@ import type { CheckedProgram, TypedDeclParam } from './types/typed-program.ts';
 export const DEFAULT_DIMS: Readonly<Record<string, number>> = { out: 64, in: 64, r: 8, n: 16, b: 2, t: 16, p: 64 };
 
 export type EntryKind = 'adapter' | 'model' | 'finetune' | 'posterior';
-export type MethodName = 'prefix' | 'forward' | 'dropoutForward' | 'backward' | 'collect' | 'sample';
+export type MethodName = 'prefix' | 'forward' | 'dropoutForward' | 'drawsForward' | 'backward' | 'collect' | 'sample';
 
 /** Methods in the order units list them. */
-export const METHOD_ORDER: readonly MethodName[] = ['prefix', 'forward', 'dropoutForward', 'backward', 'collect', 'sample'];
+export const METHOD_ORDER: readonly MethodName[] = ['prefix', 'forward', 'dropoutForward', 'drawsForward', 'backward', 'collect', 'sample'];
+
+export type { DrawsOptions } from './pipeline.ts';
 
 export interface CompileSwagOptions {
   /** Entry names (adapters, models, finetunes, posteriors); default: see the module doc. */
@@ -68,6 +70,13 @@ export interface CompileSwagOptions {
    * `backward` read those instead of recomputing the frozen layers.
    */
   splitFrozenPrefix?: boolean;
+  /**
+   * Also compile `drawsForward` for networks: the forward pass over several parameter draws at
+   * once (posterior-averaged prediction in one launch sequence; passes/batchDraws.ts). Each
+   * parameter P is an input `draws.P` [D, ...], the outputs are [D, ...], with D = `count`, or
+   * fewer when one draw's largest tensor times `count` would exceed `maxBufferBytes`.
+   */
+  draws?: DrawsOptions;
   /** Receives every stage's result for one unit's method (see pipeline.ts), e.g. `dumpToDirectory`. */
   dump?: (unit: string, method: MethodName) => DumpSink | undefined;
 }
@@ -84,6 +93,8 @@ export interface CompiledUnit {
   fused: Partial<Record<MethodName, Graph>>;
   /** With `splitFrozenPrefix`: what `prefix` outputs and the other methods read. */
   cached?: CachedValue[];
+  /** With `draws`: how many draws one `drawsForward` pass serves. */
+  draws?: number;
   network?: LoweredNetwork;
   posterior?: LoweredPosterior;
   /** Every size the request bound (given or defaulted), as sent to the lowering. */
@@ -223,6 +234,7 @@ const METHOD_DOCS: Record<MethodName, string> = {
   prefix: 'the frozen prefix: the per-example `cache.<k>` tensors the other methods read',
   dropoutForward: 'the forward pass with training dropout on; `seed` (i32) picks the masks (MC dropout)',
   forward: 'the forward pass',
+  drawsForward: 'the forward pass over several parameter draws at once: each parameter P is an input `draws.P` [D, ...] (slice d = draw d), every output [D, ...]',
   backward: 'the training step: the loss and its gradient wrt every parameter (`grad.<path>`)',
   collect: 'adds the current parameters (theta) to the posterior statistics',
   sample: 'draws parameters from the posterior; `seed` (i32) picks the standard normal draws, made on the device (Philox)',
@@ -289,10 +301,12 @@ export function compileSwag(text: string, file = '<input>', options: CompileSwag
     const fused: Partial<Record<MethodName, Graph>> = {};
     const methods: Partial<Record<MethodName, Program>> = {};
     let cached: CachedValue[] | undefined;
+    let draws: number | undefined;
     try {
       const compiled = compileMethods(raw, METHOD_ORDER, {
         ...backend,
         ...(options.splitFrozenPrefix ? { splitFrozenPrefix: true } : {}),
+        ...(options.draws && lowered.network ? { draws: options.draws } : {}),
         ...(options.dump ? { dumpMethod: (m: string) => options.dump!(entry.name, m as MethodName) } : {}),
       });
       for (const m of METHOD_ORDER) {
@@ -303,6 +317,7 @@ export function compileSwag(text: string, file = '<input>', options: CompileSwag
         methods[m] = c.program;
       }
       cached = compiled.cached;
+      draws = compiled.draws;
     } catch (e) {
       // Something the back end cannot do with this program: a compiler limitation or bug, still a value.
       diagnostics.push(fileError(file, `compiling ${entry.name} failed: ${e instanceof Error ? e.message : String(e)}`));
@@ -315,6 +330,7 @@ export function compileSwag(text: string, file = '<input>', options: CompileSwag
       graphs,
       fused,
       ...(cached ? { cached } : {}),
+      ...(draws !== undefined ? { draws } : {}),
       ...(lowered.network ? { network: lowered.network } : {}),
       ...(lowered.posterior ? { posterior: lowered.posterior } : {}),
       dims: plan.bound,

@@ -6,6 +6,9 @@
  *   simplify           [autodiff] → (constantFold → cse → dce)*          passes/simplify.ts
  *   splitFrozenPrefix  networks only, when asked: cut forward/backward at
  *                      the frozen prefix, then simplify each piece again   passes/splitFrozenPrefix.ts
+ *   batchDraws         networks only, when asked: `drawsForward`, the
+ *                      (cut) forward over S parameter draws at once, then
+ *                      simplified                                          passes/batchDraws.ts
  *   fuse               FUSION_PASSES below, in order                       passes/fuse*.ts
  *   schedule           fused graph → kernel launches over logical buffers  schedule/ (calls codegen/wgsl/)
  *   planMemory         temporaries with disjoint lifetimes share slots     passes/planMemory.ts
@@ -35,6 +38,7 @@ import { fuseSoftmax } from './passes/fuseSoftmax.ts';
 import { planMemory, type MemoryPlan } from './passes/planMemory.ts';
 import { simplify, type SimplifyOptions } from './passes/simplify.ts';
 import { type CachedValue, splitFrozenPrefix } from './passes/splitFrozenPrefix.ts';
+import { batchDraws, drawsPerPass } from './passes/batchDraws.ts';
 import { scheduleGraph } from './schedule/schedule.ts';
 import type { Schedule, ScheduleOptions } from './schedule/types.ts';
 
@@ -172,6 +176,18 @@ export interface PipelineOptions extends CompileOptions {
   readonly splitFrozenPrefix?: boolean;
   /** Dumps of one method (not `dump`: dumps are per method). */
   readonly dumpMethod?: (method: string) => DumpSink | undefined;
+  /** Compile `drawsForward`: the forward over `count` parameter draws at once (see passes/batchDraws.ts). */
+  readonly draws?: DrawsOptions;
+}
+
+export interface DrawsOptions {
+  /** The draws wanted in one pass. */
+  readonly count: number;
+  /**
+   * The largest buffer one binding may hold (the device's maxStorageBufferBindingSize): a pass
+   * takes fewer draws when one draw's largest tensor times `count` would not fit.
+   */
+  readonly maxBufferBytes?: number;
 }
 
 /** The network methods splitFrozenPrefix cuts, and the data inputs it cuts them at. */
@@ -182,8 +198,8 @@ const NETWORK_METHODS = ['forward', 'dropoutForward', 'backward'] as const;
  * simplify each → splitFrozenPrefix (networks, when asked) → simplify the pieces → fuse →
  * schedule → planMemory → layout. Throws for what the back end cannot do (a compiler limit or bug).
  */
-export function compileMethods(raw: Readonly<Partial<Record<string, Graph>>>, order: readonly string[], options: PipelineOptions = {}): { methods: Record<string, CompiledMethod>; cached?: CachedValue[] } {
-  const { dump: _perMethodOnly, dumpMethod: _dumpMethod, splitFrozenPrefix: _split, ...backEnd } = options;
+export function compileMethods(raw: Readonly<Partial<Record<string, Graph>>>, order: readonly string[], options: PipelineOptions = {}): { methods: Record<string, CompiledMethod>; cached?: CachedValue[]; draws?: number } {
+  const { dump: _perMethodOnly, dumpMethod: _dumpMethod, splitFrozenPrefix: _split, draws: _draws, ...backEnd } = options;
   const stages = new Map<string, (stage: string) => DumpSink | undefined>();
   const stageOf = (method: string) => {
     if (!stages.has(method)) stages.set(method, numbered(options.dumpMethod?.(method)));
@@ -213,6 +229,16 @@ export function compileMethods(raw: Readonly<Partial<Record<string, Graph>>>, or
     }
   }
 
+  // After the split, so the draws forward reads the same cached prefix as forward does.
+  let draws: number | undefined;
+  if (options.draws && graphs.forward) {
+    draws = drawsPerPass(graphs.forward, options.draws.count, options.draws.maxBufferBytes ?? Infinity);
+    const batched = batchDraws(graphs.forward, draws);
+    verifyGraph(batched);
+    stageOf('drawsForward')('batchDraws')?.('', printGraph(batched));
+    graphs.drawsForward = simplifyAs('drawsForward', batched);
+  }
+
   const methods: Record<string, CompiledMethod> = {};
   for (const m of order) {
     if (!graphs[m]) continue;
@@ -221,7 +247,7 @@ export function compileMethods(raw: Readonly<Partial<Record<string, Graph>>>, or
     const { fused, program } = compileFused(graphs[m]!, { ...backEnd, ...(dump ? { dump } : {}) });
     methods[m] = { simplified: graphs[m]!, fused, program };
   }
-  return { methods, ...(cached ? { cached } : {}) };
+  return { methods, ...(cached ? { cached } : {}), ...(draws !== undefined ? { draws } : {}) };
 }
 
 /** A dump sink writing each stage to `<dir>/<NN-stage>.ir` (`.txt` for the schedule and memory plan, `.json` for the Program). */

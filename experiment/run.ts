@@ -148,6 +148,11 @@ export async function prepare(device: Device, config: ExperimentConfig, events: 
     readFile: swagReader(),
     splitFrozenPrefix,
     ...(weights !== undefined ? { weights } : {}),
+    // SWAG and MultiSWAG predict with their draws stacked in one pass (train/predict.ts) where
+    // that pays: on a GPU, whose launches and small matmuls leave it idle. On llvmpipe it does
+    // not (docs/perf/README.md: the same kernel work within noise, plus seconds of pipeline
+    // compilation for the extra program), so the CPU keeps one forward per draw.
+    ...(device.report.isCpu ? {} : { draws: config.samples }),
   });
   let network = reuse ?? await compileNetwork(true);
   // How the prefix's features are kept: decided once, by the first seed, from their size at f32.

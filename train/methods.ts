@@ -11,7 +11,7 @@
 import type { FeatureTable } from './features.ts';
 import type { Network } from './network.ts';
 import { checkPosteriorHasSnapshots } from './posterior.ts';
-import { drawFromPosterior, loadPosterior, mcDropoutSeed, posteriorSeed, predictProbabilities } from './predict.ts';
+import { loadPosterior, mcDropoutSeed, posteriorSeed, predictProbabilities, samplePosterior } from './predict.ts';
 import type { RunResult } from './trainer.ts';
 
 export const METHODS = ['MAP', 'MC dropout', 'Ensemble', 'SWA', 'SWAG', 'MultiSWAG'] as const;
@@ -71,16 +71,16 @@ export async function predictMethod(network: Network, method: MethodName, runs: 
     }
     case 'SWAG':
       loadPosterior(network, first.result.posterior);
-      return predictProbabilities(network, features, S, { prepare: (s) => drawFromPosterior(network, posteriorSeed(first.seed, s), first.result.collected), onProgress: progress });
+      return predictProbabilities(network, features, S, { theta: (s) => samplePosterior(network, posteriorSeed(first.seed, s), first.result.collected), onProgress: progress });
     case 'MultiSWAG': {
       // S/M draws per run (rounded up), run by run, so each run's statistics are loaded once.
       const per = Math.ceil(S / runs.length);
       const total = per * runs.length;
       return predictProbabilities(network, features, total, {
-        prepare: (s) => {
+        theta: (s) => {
           const run = runs[Math.floor(s / per)]!;
           if (s % per === 0) loadPosterior(network, run.result.posterior);
-          drawFromPosterior(network, posteriorSeed(run.seed, s % per), run.result.collected);
+          return samplePosterior(network, posteriorSeed(run.seed, s % per), run.result.collected);
         },
         onProgress: progress,
       });

@@ -12,6 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { compile, type LiveUnit, type WeightsOption } from '../swaglet.ts';
 import { initializeNetwork } from '../compiler/lower/initializers.ts';
 import type { ThetaLayout } from '../compiler/lower/theta.ts';
+import { drawsInputName } from '../compiler/passes/batchDraws.ts';
 import type { Device, Tensor } from '../runtime/index.ts';
 
 /** A readFile for `.swag` imports (the checker asks for paths already resolved against the importing file). */
@@ -48,6 +49,11 @@ export interface NetworkOptions {
    * true); false recomputes the prefix in every step (no cache, for data too large to cache).
    */
   splitFrozenPrefix?: boolean;
+  /**
+   * Posterior-averaged prediction in batched passes: compile a forward over this many parameter
+   * draws at once (fewer when they would not fit the device; `drawsPerPass` says how many).
+   */
+  draws?: number;
 }
 
 export class Network {
@@ -77,6 +83,7 @@ export class Network {
       splitFrozenPrefix: options.splitFrozenPrefix ?? true,
       seed: 0,
       ...(options.kfacTaps ? { kfacTaps: true } : {}),
+      ...(options.draws !== undefined && options.draws > 1 ? { draws: options.draws } : {}),
       ...(options.weights !== undefined ? { weights: options.weights } : {}),
       ...(options.readFile ? { readFile: options.readFile } : {}),
     });
@@ -229,12 +236,49 @@ export class Network {
     return this.unit.prefix(data);
   }
 
+  /** Draws one `forwardDraws` pass serves; undefined when the network was compiled without `draws`. */
+  get drawsPerPass(): number | undefined {
+    return this.unit.compiled.draws;
+  }
+
+  /** The draws forward's parameter inputs, `draws.<path>` [D, ...], made on first use. */
+  private drawSlots?: Map<string, Tensor>;
+
+  private drawInputs(): Map<string, Tensor> {
+    const D = this.drawsPerPass;
+    if (D === undefined) throw new Error('this network was compiled without `draws`: it has no batched posterior forward');
+    if (!this.drawSlots) {
+      const g = this.unit.compiled.graphs.drawsForward!;
+      this.drawSlots = new Map(this.theta.entries.map((e) => {
+        const input = g.inputs.find((i) => i.name === drawsInputName(e.path));
+        if (!input) throw new Error(`the draws forward has no input for parameter ${e.path}`);
+        return [input.name, this.device.zeros(g.nodes[input.node]!.shape)];
+      }));
+    }
+    return this.drawSlots;
+  }
+
+  /** Puts `theta` [p] (one draw, packed) into slot `d` of the draws forward, on the device. */
+  setDraw(d: number, theta: Tensor): void {
+    const D = this.drawsPerPass ?? 0;
+    if (!(Number.isInteger(d) && d >= 0 && d < D)) throw new Error(`draw slot ${d} outside [0, ${D})`);
+    const slots = this.drawInputs();
+    for (const e of this.theta.entries) this.device.copyRange(theta, e.offset, slots.get(drawsInputName(e.path))!, d * e.size, e.size);
+  }
+
+  /** The forward over every draw slot at once on one batch of features: logits [D, b, classes]. */
+  forwardDraws(features: Readonly<Record<string, ArrayLike<number> | Tensor>>): Tensor {
+    return this.unit.drawsForward({ ...features, ...Object.fromEntries(this.drawInputs()) }).y!;
+  }
+
   /** Other finetunes of the same source compiled on the same device (Laplace's batch-1 network, BLoB's), destroyed with this one. */
   readonly companions = new Map<string, Network>();
 
   destroy(): void {
     for (const c of this.companions.values()) c.destroy();
     this.companions.clear();
+    for (const t of this.drawSlots?.values() ?? []) t.release();
+    this.drawSlots = undefined;
     this.unit.destroy();
   }
 }

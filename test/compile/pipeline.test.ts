@@ -100,6 +100,31 @@ describe('compiler pipeline', () => {
     expect(forward[cut + 1]).toBe('simplify.input');
   });
 
+  it('batches the draws as its own stage after the prefix split, and drawsForward starts from it', () => {
+    const text = readFileSync('examples/mlp_classifier.swag', 'utf8');
+    const seen = new Map<string, string[]>();
+    const r = compileSwag(text, 'examples/mlp_classifier.swag', {
+      readFile: readSourceFile,
+      target: 'cpu',
+      splitFrozenPrefix: true,
+      draws: { count: 3 },
+      dims: { features: 12, hidden: 8, classes: 3, n: 4, K: 3 },
+      dump: (unit, method) => {
+        const list: string[] = [];
+        seen.set(`${unit}.${method}`, list);
+        return (stage) => list.push(stage.slice(3));
+      },
+    });
+    expect(r.ok).toBe(true);
+    const unit = r.units[0]!;
+    expect(Object.keys(unit.methods)).toEqual(['prefix', 'forward', 'drawsForward', 'backward', 'collect', 'sample']);
+    const draws = seen.get(`${unit.name}.drawsForward`)!;
+    expect(draws[0]).toBe('batchDraws');
+    expect(draws[1]).toBe('simplify.input');
+    expect(draws.slice(-3)).toEqual(['schedule', 'planMemory', 'layout']);
+    expect(unit.graphs.drawsForward!.inputs.some((i) => i.name.startsWith('cache.'))).toBe(true);
+  });
+
   it('swaglet compile --dump-ir DIR writes one folder per unit and method', async () => {
     const dir = tempDir();
     const r = await runCli('compile', 'examples/lora.swag', '--dump-ir', dir, '--target', 'cpu', '--dim', 'out=6', '--dim', 'in=10', '--dim', 'r=2', '--dim', 'n=4');

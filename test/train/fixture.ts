@@ -83,8 +83,9 @@ export function task(seed = 1) {
   return { frozen, x, labels };
 }
 
-export async function network(frozen: Map<string, Float32Array>, device?: Device) {
-  return Network.compile(device ?? (await testDevice()), { source: SOURCE, file: 'net.swag', entry: 'NetSwag', dims: { n: BATCH }, batchDim: 'n', weights: frozen });
+/** NetSwag on the test device; `draws` also compiles its batched posterior forward. */
+export async function network(frozen: Map<string, Float32Array>, device?: Device, { draws }: { draws?: number } = {}) {
+  return Network.compile(device ?? (await testDevice()), { source: SOURCE, file: 'net.swag', entry: 'NetSwag', dims: { n: BATCH }, batchDim: 'n', weights: frozen, ...(draws !== undefined ? { draws } : {}) });
 }
 
 export async function featuresOf(net: Network, x: Float32Array): Promise<FeatureTable> {

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { availableMethods, predictMethod, type TrainedRun } from '../../train/methods.ts';
-import { drawFromPosterior, loadPosterior, posteriorSeed, predictProbabilities } from '../../train/predict.ts';
+import { drawFromPosterior, loadPosterior, posteriorSeed, predictProbabilities, samplePosterior } from '../../train/predict.ts';
 import { trainRun } from '../../train/trainer.ts';
 import { EmptyPosteriorError } from '../../train/posterior.ts';
 import { CONFIG, COUNT, featuresOf, network, task } from './fixture.ts';
@@ -61,6 +61,37 @@ describe('predictive probabilities', () => {
       // MC dropout differs from MAP (masks are on), MultiSWAG from SWAG (two runs).
       expect(Math.max(...probs['MC dropout']!.map((v, i) => Math.abs(v - probs.MAP![i]!)))).toBeGreaterThan(1e-5);
       expect(Math.max(...probs.MultiSWAG!.map((v, i) => Math.abs(v - probs.SWAG![i]!)))).toBeGreaterThan(1e-5);
+    } finally {
+      net.destroy();
+    }
+  });
+
+  it('batched draws give the probabilities of the same draws run one forward each', async () => {
+    const { frozen, x, labels } = task();
+    // Three draws a pass: seven draws take passes of 3, 3 and 1 (two slots left over from the pass before).
+    const net = await network(frozen, undefined, { draws: 3 });
+    try {
+      expect(net.drawsPerPass).toBe(3);
+      const features = await featuresOf(net, x);
+      const quick = { ...CONFIG, epochs: 2, swag: { epochs: 2, lr: 0.02, collectEvery: 2 } };
+      const runs: TrainedRun[] = [];
+      for (const seed of [5, 6]) runs.push({ seed, result: await trainRun(net, features, labels, { ...quick, seed }) });
+      const subset = features.select(Array.from({ length: 37 }, (_, i) => (i * 7) % COUNT));
+      const S = 7;
+      loadPosterior(net, runs[0]!.result.posterior);
+      const theta = (s: number) => samplePosterior(net, posteriorSeed(runs[0]!.seed, s), runs[0]!.result.collected);
+      const batched = await predictProbabilities(net, subset, S, { theta });
+      const perDraw = await predictProbabilities(net, subset, S, { theta, perDraw: true });
+      close(batched, perDraw, 1e-6);
+      // The experiment's SWAG and MultiSWAG take the batched path, with the same draws.
+      close(await predictMethod(net, 'SWAG', runs, subset, { samples: S }), perDraw, 1e-6);
+      const multi = await predictMethod(net, 'MultiSWAG', runs, subset, { samples: 6 });
+      const one = async (run: TrainedRun) => {
+        loadPosterior(net, run.result.posterior);
+        return predictProbabilities(net, subset, 3, { theta: (s) => samplePosterior(net, posteriorSeed(run.seed, s), run.result.collected), perDraw: true });
+      };
+      const [p0, p1] = [await one(runs[0]!), await one(runs[1]!)];
+      close(multi, p0.map((v, i) => (v + p1[i]!) / 2), 1e-6);
     } finally {
       net.destroy();
     }
