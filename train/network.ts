@@ -41,8 +41,6 @@ export interface NetworkOptions {
   readFile?: (path: string) => string | undefined;
   /** Values of the frozen tensors (`load` initializers): the pretrained base (see swaglet.ts's `compile`). */
   weights?: WeightsOption;
-  /** Tap the backward pass for Laplace's Kronecker factors (train/laplace.ts). */
-  kfacTaps?: boolean;
 }
 
 export class Network {
@@ -71,7 +69,6 @@ export class Network {
       dropoutForward: true,
       splitFrozenPrefix: true,
       seed: 0,
-      ...(options.kfacTaps ? { kfacTaps: true } : {}),
       ...(options.weights !== undefined ? { weights: options.weights } : {}),
       ...(options.readFile ? { readFile: options.readFile } : {}),
     });

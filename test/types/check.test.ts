@@ -213,7 +213,7 @@ describe('posteriors', () => {
 
   it('reports malformed posteriors', () => {
     expect(messages('posterior P over weights { stat m = sum(theta) sample(z: gaussian) = m }')).toEqual([
-      "a posterior is over the trainable parameters: write 'over params' instead of 'over weights'",
+      "a posterior is over the trainable parameters ('over params') or over each trainable linear map ('over linears posthoc'), not 'over weights'",
       'a stat is average(e) (a running mean), total(e) (a running sum) or last(K, e) (the last K values); m is none of them',
       'unknown distribution gaussian: draws are standard normal, written z: normal or z: normal[K]',
     ]);
