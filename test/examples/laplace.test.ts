@@ -10,7 +10,11 @@
  * - the logit Jacobian rows from C backward passes equal J_c − pᵀJ, J by finite differences;
  * - the GLM predictive's logit covariance, estimated from the sampler's own draws, matches the
  *   closed form J Σ Jᵀ (Σ = diag(1 / (fisher + λ))) within its Monte Carlo error, and the
- *   softmax Monte Carlo with it matches one done on the closed form.
+ *   softmax Monte Carlo with it matches one done on the closed form;
+ * - KFAC: LaplaceKfac's statistics A and G per linear map (the compiled `collectLinears`, fed the
+ *   backward's taps on the device, f32 sums) equal the explicit outer products of the reference's
+ *   inputs and finite-difference output gradients; the eigenbases and the sampler's covariance
+ *   are right, whole and low-rank; and a finetune with KFAC but no diagonal posterior is refused.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -287,4 +291,25 @@ describe('examples/laplace.swag: diagonal Laplace-LoRA', () => {
       net.destroy();
     }
   }, 180_000);
+
+  it('KFAC without a diagonal posterior: the pass says the biases need one', async () => {
+    const device = await testDevice();
+    const source = `${readFileSync(PATH, 'utf8')}
+finetune MlpKfacOnly = MlpClassifier(classes: 10) {
+  adapt "fc*" with LoRA(r: 8, alpha: 16)
+  posterior LaplaceKfac
+}
+`;
+    const net = await Network.compile(device, { source, file: PATH, entry: 'MlpKfacOnly', dims: { features: F, hidden: H, n: 1 }, batchDim: 'n', readFile: swagReader(), weights: frozen });
+    try {
+      expect(net.unit.methods).toContain('collectLinears');
+      const map = new Map(net.theta.entries.map((e) => [e.path, new Float32Array(e.size)]));
+      const rows = new FeatureTable(net.dataInputs, N, new Map([[net.dataInputs[0]!.name, x]]));
+      await expect(collectKfac(net, map, rows, labels)).rejects.toThrow(
+        "MlpKfacOnly's KFAC factors leave 10 parameters uncovered (biases), which take the diagonal Fisher: name a post-hoc posterior over params with 'stat fisher = total(grad * grad)' in the finetune (examples/laplace.swag's LaplaceDiag)",
+      );
+    } finally {
+      net.destroy();
+    }
+  }, 120_000);
 });
