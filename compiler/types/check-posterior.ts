@@ -68,7 +68,8 @@ export function checkPosterior(ctx: CheckContext, decl: A.PosteriorDecl): TypedP
   const posthoc = decl.mode?.name === 'posthoc';
   if (decl.mode && !posthoc) {
     const guess = didYouMean(decl.mode.name, ['posthoc']);
-    ctx.error(`unknown posterior mode ${decl.mode.name}${guess ? `; did you mean ${guess}?` : ''}: write 'over ${over}' (statistics collected during training) or 'over ${over} posthoc' (collected after training, one pass over the training data)`, decl.mode.span);
+    const choices = over === 'params' ? `'over params' (statistics collected during training) or 'over params posthoc' (collected after training, one pass over the training data)` : `'over linears posthoc' (collected after training, one pass over the training data)`;
+    ctx.error(`unknown posterior mode ${decl.mode.name}${guess ? `; did you mean ${guess}?` : ''}: write ${choices}`, decl.mode.span);
   }
   if (over === 'linears' && !decl.mode) {
     ctx.error(`a posterior over linears reads each training example's input and output gradient of every linear map, in a pass over the training data after training: write 'over linears posthoc'`, decl.over.span);
