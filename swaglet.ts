@@ -37,8 +37,6 @@ export interface CompileOptions {
   dropoutForward?: boolean;
   /** Scalars of a posterior entry (Laplace's `prior_precision`), over its declared defaults. */
   posteriorScalars?: Readonly<Record<string, number>>;
-  /** Tap the training graph for Laplace's Kronecker factors (see compiler/lower/lowerNetwork.ts). */
-  kfacTaps?: boolean;
   /** Compile a `prefix` method and cut the other methods at the frozen prefix it caches. */
   splitFrozenPrefix?: boolean;
   /**
@@ -90,6 +88,8 @@ export interface LiveUnit {
   drawsForward(feeds?: Feeds): Record<string, Tensor>;
   backward(feeds?: Feeds): Record<string, Tensor>;
   collect(feeds?: Feeds): Record<string, Tensor>;
+  /** A finetune with a posterior over linears: one example's taps (as `backward` returns them) into its statistics. */
+  collectLinears(feeds?: Feeds): Record<string, Tensor>;
   sample(feeds?: Feeds): Record<string, Tensor>;
   /** The trainable tensors, on the device. */
   parameters(): Record<string, Tensor>;
@@ -107,7 +107,6 @@ export async function compile(source: string, options: CompileOptions): Promise<
     ...(options.entries ? { entries: options.entries } : {}),
     ...(options.dims ? { dims: options.dims } : {}),
     ...(options.posteriorScalars ? { posteriorScalars: options.posteriorScalars } : {}),
-    ...(options.kfacTaps ? { kfacTaps: true } : {}),
     ...(options.readFile ? { readFile: options.readFile } : {}),
     ...(options.dropoutForward ? { dropoutForward: true } : {}),
     ...(options.splitFrozenPrefix ? { splitFrozenPrefix: true } : {}),
@@ -158,6 +157,7 @@ async function loadUnit(device: Device, unit: CompiledUnit): Promise<LiveUnit> {
     drawsForward: run('drawsForward'),
     backward: run('backward'),
     collect: run('collect'),
+    collectLinears: run('collectLinears'),
     sample: run('sample'),
     parameters: () => Object.fromEntries(module.sharedInfo.filter((t) => t.role === 'param').map((t) => [t.name, module.tensor(t.name)])),
     tensor: (name) => module.tensor(name),

@@ -19,7 +19,7 @@
 import { generateBindings } from './emit/bindings.ts';
 import type { Program } from './emit/program.ts';
 import { printGraph, type Graph } from './ir/index.ts';
-import { type LoweredNetwork, type LoweredPosterior, type LowerRequest, lowerProgram } from './lower/index.ts';
+import { type LoweredLinearsPosterior, type LoweredNetwork, type LoweredPosterior, type LowerRequest, lowerProgram } from './lower/index.ts';
 import type { CachedValue } from './passes/splitFrozenPrefix.ts';
 import { type DrawsOptions, type DumpSink, compileMethods } from './pipeline.ts';
 import type { ScheduleLimits, Target } from './schedule/types.ts';
@@ -37,10 +37,10 @@ import type { CheckedProgram, TypedDeclParam } from './types/typed-program.ts';
 export const DEFAULT_DIMS: Readonly<Record<string, number>> = { out: 64, in: 64, r: 8, n: 16, b: 2, t: 16, p: 64 };
 
 export type EntryKind = 'adapter' | 'model' | 'finetune' | 'posterior';
-export type MethodName = 'prefix' | 'forward' | 'dropoutForward' | 'drawsForward' | 'backward' | 'collect' | 'sample';
+export type MethodName = 'prefix' | 'forward' | 'dropoutForward' | 'drawsForward' | 'backward' | 'collect' | 'collectLinears' | 'sample';
 
 /** Methods in the order units list them. */
-export const METHOD_ORDER: readonly MethodName[] = ['prefix', 'forward', 'dropoutForward', 'drawsForward', 'backward', 'collect', 'sample'];
+export const METHOD_ORDER: readonly MethodName[] = ['prefix', 'forward', 'dropoutForward', 'drawsForward', 'backward', 'collect', 'collectLinears', 'sample'];
 
 export type { DrawsOptions } from './pipeline.ts';
 
@@ -51,8 +51,6 @@ export interface CompileSwagOptions {
   dims?: Readonly<Record<string, number>>;
   /** Scalars of a posterior entry (Laplace's `prior_precision`), over its declared defaults. */
   posteriorScalars?: Readonly<Record<string, number>>;
-  /** Tap the training graph for Kronecker factors (`kfac.<P>.input`, `grad.kfac.<P>.probe`; lower/lowerNetwork.ts). */
-  kfacTaps?: boolean;
   /** Default 'gpu'; 'cpu' for llvmpipe. */
   target?: Target;
   limits?: ScheduleLimits;
@@ -97,6 +95,8 @@ export interface CompiledUnit {
   draws?: number;
   network?: LoweredNetwork;
   posterior?: LoweredPosterior;
+  /** A finetune's posterior over linears: its statistics per tapped linear map, updated by `collectLinears`. */
+  linearsPosterior?: LoweredLinearsPosterior;
   /** Every size the request bound (given or defaulted), as sent to the lowering. */
   dims: Record<string, number>;
 }
@@ -146,7 +146,10 @@ function defaultEntries(program: CheckedProgram, file: string): Entry[] {
     own(program.finetunes).map((d) => ({ kind: 'finetune', name: d.name })),
     own(program.models).map((d) => ({ kind: 'model', name: d.name })),
     own(program.adapters).map((d) => ({ kind: 'adapter', name: d.name })),
-    own(program.posteriors).map((d) => ({ kind: 'posterior', name: d.name })),
+    // A posterior over linears compiles only as part of a finetune.
+    own(program.posteriors)
+      .filter((d) => d.over === 'params')
+      .map((d) => ({ kind: 'posterior', name: d.name })),
   ];
   return groups.find((g) => g.length > 0) ?? [];
 }
@@ -210,8 +213,8 @@ function planEntry(program: CheckedProgram, entry: Entry, given: Readonly<Record
       const givenByFt = (name: string) => ft.dims[name] !== undefined && evalDim(ft.dims[name]!, {}) !== undefined;
       const open = [...(m ? unboundParams(m.params) : []).filter((n) => !givenByFt(n)), ...fnDims];
       const dims = take([...params, ...fnDims], open);
-      const post = ft.posterior ? program.posteriors.find((p) => p.name === ft.posterior!.name) : undefined;
-      const postDims = post ? take(dimNames(post.params).filter((n) => !params.includes(n) && !fnDims.includes(n)), []) : {};
+      const posts = [ft.posterior, ft.linearsPosterior].flatMap((u) => program.posteriors.filter((p) => p.name === u?.name));
+      const postDims = take(posts.flatMap((post) => dimNames(post.params)).filter((n) => !params.includes(n) && !fnDims.includes(n)), []);
       const request: LowerRequest = { kind: 'finetune', name: ft.name, dims, ...(Object.keys(postDims).length ? { posterior: { dims: postDims } } : {}) };
       return { request, used, defaulted, bound: { ...dims, ...postDims } };
     }
@@ -237,6 +240,7 @@ const METHOD_DOCS: Record<MethodName, string> = {
   drawsForward: 'the forward pass over several parameter draws at once: each parameter P is an input `draws.P` [D, ...] (slice d = draw d), every output [D, ...]',
   backward: 'the training step: the loss and its gradient wrt every parameter (`grad.<path>`)',
   collect: 'adds the current parameters (theta) to the posterior statistics',
+  collectLinears: 'adds one example\'s taps of every linear map (`tap.<P>.input`, `grad.tap.<P>.output`, as `backward` returns them) to the statistics of the posterior over linears',
   sample: 'draws parameters from the posterior; `seed` (i32) picks the standard normal draws, made on the device (Philox)',
 };
 
@@ -279,7 +283,7 @@ export function compileSwag(text: string, file = '<input>', options: CompileSwag
   const backend = { target: options.target ?? 'gpu', ...(options.limits ? { limits: options.limits } : {}), ...(options.fuse === false ? { fuse: false } : {}) } as const;
   for (const [i, entry] of entries.entries()) {
     const plan = plans[i]!;
-    const lowered = lowerProgram(program, options.kfacTaps && plan.request.kind !== 'posterior' ? { ...plan.request, kfacTaps: true } : plan.request);
+    const lowered = lowerProgram(program, plan.request);
     if (!lowered.ok) {
       diagnostics.push(...lowered.errors);
       continue;
@@ -297,6 +301,7 @@ export function compileSwag(text: string, file = '<input>', options: CompileSwag
       raw.collect = lowered.posterior.collect;
       raw.sample = lowered.posterior.sample;
     }
+    if (lowered.linearsPosterior) raw.collectLinears = lowered.linearsPosterior.collect;
     const graphs: Partial<Record<MethodName, Graph>> = {};
     const fused: Partial<Record<MethodName, Graph>> = {};
     const methods: Partial<Record<MethodName, Program>> = {};
@@ -333,6 +338,7 @@ export function compileSwag(text: string, file = '<input>', options: CompileSwag
       ...(draws !== undefined ? { draws } : {}),
       ...(lowered.network ? { network: lowered.network } : {}),
       ...(lowered.posterior ? { posterior: lowered.posterior } : {}),
+      ...(lowered.linearsPosterior ? { linearsPosterior: lowered.linearsPosterior } : {}),
       dims: plan.bound,
     });
   }

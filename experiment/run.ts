@@ -405,10 +405,10 @@ export async function predictRuns(prepared: Prepared, runs: readonly TrainedRun[
 }
 
 /** Another finetune of the same source on the same device (compiled once, kept with the main network). */
-async function companion(prepared: Prepared, config: ExperimentConfig, name: string, batch: number, kfacTaps = false): Promise<Network> {
+async function companion(prepared: Prepared, config: ExperimentConfig, name: string, batch: number): Promise<Network> {
   const main = prepared.network;
   const { file, entry } = companionEntry(config, name);
-  const key = `${file}:${entry}@${batch}${kfacTaps ? '+kfac' : ''}`;
+  const key = `${file}:${entry}@${batch}`;
   let net = main.companions.get(key);
   if (!net) {
     const weights = await weightsOf(config.model);
@@ -422,7 +422,6 @@ async function companion(prepared: Prepared, config: ExperimentConfig, name: str
       // Cut where the main network is cut (or not: a recomputed prefix), so they read the same rows.
       splitFrozenPrefix: main.hasPrefix,
       ...(weights !== undefined ? { weights } : {}),
-      ...(kfacTaps ? { kfacTaps: true } : {}),
     });
     main.companions.set(key, net);
   }
@@ -467,16 +466,16 @@ async function logitsOf(network: Network, params: ReadonlyMap<string, ArrayLike<
 
 /**
  * Laplace-LoRA on run 1's MAP, no retraining. One post-hoc pass over the training data (the
- * companion network at batch size 1, with KFAC taps): per weight used as `a @ P^T` the Kronecker
- * factors Σ aᵀa, Σ gᵀg; the diagonal Fisher elsewhere (biases); and, through the compiled
- * `collect`, the finetune's own post-hoc posterior (LaplaceDiag). For each posterior, the prior
+ * companion network at batch size 1) collects both of the finetune's posteriors through the
+ * compiled `collectLinears` and `collect`: per weight used as `a @ P^T` the Kronecker factors
+ * Σ aᵀa, Σ gᵀg (LaplaceKfac); the diagonal Fisher (LaplaceDiag), also KFAC's for the biases. For each posterior, the prior
  * precision by the validation NLL of the linearized predictive over PRIOR_PRECISION_GRID; then the
  * linearized predictive on every split (the Jacobians shared by both posteriors).
  */
 async function laplaceMethods(prepared: Prepared, runs: readonly TrainedRun[], config: ExperimentConfig, events: ExperimentEvents): Promise<EvaluatedMethod[]> {
   const t = performance.now();
   const { features, data } = prepared;
-  const net = await companion(prepared, config, config.model.laplace!, 1, true);
+  const net = await companion(prepared, config, config.model.laplace!, 1);
   const posterior = net.unit.compiled.posterior?.posthoc ? net.unit.compiled.posterior : undefined;
   const map = runs[0]!.result.map;
   const factors = await collectKfac(net, map, features.train, data.train.labels, (d, n) => events.progress('Laplace pass', d, n));

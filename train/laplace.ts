@@ -18,6 +18,7 @@
  * - `choosePriorPrecision`: the prior precision by the validation log-likelihood of the linearized
  *   predictive over a grid; each value compiles the posterior's sampler with that scalar.
  */
+import { type LoweredLinearsPosterior, linearStatName } from '../compiler/lower/lowerLinearsPosterior.ts';
 import { compile, type LiveUnit } from '../swaglet.ts';
 import type { Tensor } from '../runtime/index.ts';
 import type { FeatureTable } from './features.ts';
@@ -75,11 +76,10 @@ export async function logitJacobian(network: Network, features: FeatureTable, i:
   const skip = prob.indexOf(Math.max(...prob));
   const jacobian = new Float32Array(c * p);
   const packed = device.tensor([p], new Float32Array(p));
-  const probes = probeFeeds(network);
   try {
     for (let k = 0; k < c; k++) {
       if (k === skip) continue;
-      const feeds: Record<string, ArrayLike<number> | Tensor> = { ...rows, labels: Int32Array.of(k), ...probes.feeds };
+      const feeds: Record<string, ArrayLike<number> | Tensor> = { ...rows, labels: Int32Array.of(k) };
       if (network.unit.compiled.network!.trainingTrainSize) feeds.train_size = [1];
       const out = network.unit.backward(feeds);
       for (const en of network.theta.entries) device.copyRange(out[`grad.${en.path}`]!, 0, packed, en.offset, en.size);
@@ -93,20 +93,8 @@ export async function logitJacobian(network: Network, features: FeatureTable, i:
     }
   } finally {
     packed.release();
-    probes.release();
   }
   return { logits: f, jacobian };
-}
-
-/** Zero feeds for a KFAC-tapped network's probes (none without taps). */
-function probeFeeds(network: Network): { feeds: Record<string, Tensor>; release(): void } {
-  const backward = network.unit.compiled.graphs.backward!;
-  const feeds: Record<string, Tensor> = {};
-  for (const probe of backward.inputs.filter((x) => x.name.startsWith('kfac.') && x.name.endsWith('.probe'))) {
-    const shape = backward.nodes[probe.node]!.shape;
-    feeds[probe.name] = network.device.tensor(shape, new Float32Array(shape.reduce((a, d) => a * d, 1)));
-  }
-  return { feeds, release: () => Object.values(feeds).forEach((t) => t.release()) };
 }
 
 /** A standalone posterior unit (its collect and sample) for p parameters, with these scalars. */
@@ -242,14 +230,14 @@ export function meanNll(probs: Float64Array, labels: Int32Array, c: number): num
 
 // ---- KFAC ----------------------------------------------------------------------------------------
 
-/** The Kronecker factors of one weight P [out, in] used as `a @ P^T`: Σ aᵀa over input rows, Σ gᵀg over output-gradient rows. */
+/** The Kronecker factors of one weight P [out, in] used as `a @ P^T`: Σ aᵀa over input rows, Σ gᵀg over output-gradient rows (the compiled statistics, f32 sums, widened to f64). */
 export interface KfacLayer {
   param: string;
   /** Where P lies in theta. */
   offset: number;
   out: number;
   in: number;
-  /** Σₙ aₙ aₙᵀ [in, in], row-major, f64. */
+  /** Σₙ aₙ aₙᵀ [in, in], row-major. */
   A: Float64Array;
   /** Σₙ gₙ gₙᵀ [out, out]. */
   G: Float64Array;
@@ -259,95 +247,97 @@ export interface KfacFactors {
   /** Training examples seen (N). */
   count: number;
   layers: KfacLayer[];
-  /** Σₙ gₙ ⊙ gₙ of every parameter (the diagonal used for those outside the factored weights, such as biases). */
+  /** Σₙ gₙ ⊙ gₙ of every parameter, from the post-hoc posterior over params (the diagonal used for those outside the factored weights, such as biases; zeros when it has none and every parameter is covered). */
   diag: Float64Array;
   /** 1 where a parameter belongs to a factored weight. */
   covered: Uint8Array;
 }
 
+/** The statistics of a posterior over linears that KFAC reads: the one shaped [in, in] (Σ aᵀa) and the one shaped [out, out] (Σ gᵀg). */
+export function kroneckerStats(posterior: LoweredLinearsPosterior): { input: string; output: string } {
+  const first = posterior.linears[0]!;
+  const find = (axis: string) => first.stats.filter((s) => s.axes.length === 2 && s.axes.every((a) => a === axis));
+  const [input, output] = [find('in'), find('out')];
+  if (input.length !== 1 || output.length !== 1) {
+    throw new Error(
+      `KFAC reads one statistic shaped [in, in] (the inputs' Σ aᵀa) and one shaped [out, out] (the output gradients' Σ gᵀg) from posterior ${posterior.name}; it has ${first.stats.map((s) => `${s.name}: [${s.axes.map((a) => a ?? '?').join(', ')}]`).join(', ') || 'none'}`,
+    );
+  }
+  return { input: input[0]!.name, output: output[0]!.name };
+}
+
 /**
- * One pass over the training data at the MAP through a network compiled with `kfacTaps` at batch
- * size 1: for every tapped weight P, its input rows a (`kfac.P.input`) and the loss's gradient at
- * its output rows g (`grad.kfac.P.probe`) accumulate Σ aᵀa and Σ gᵀg; the per-example gradient
- * accumulates the diagonal Fisher for the parameters no factor covers.
+ * One pass over the training data at the MAP, at batch size 1, through a finetune with a
+ * post-hoc posterior over linears (examples/laplace.swag's LaplaceKfac): per example, the
+ * compiled backward's taps of every linear map go, by name and on the device, into the compiled
+ * `collectLinears`, which keeps the statistics; nothing is read back until the end. KFAC's factors
+ * are its statistics shaped [in, in] and [out, out] (`kroneckerStats`). The finetune's post-hoc
+ * posterior over params (LaplaceDiag), if it has one, is collected on the way (`posthoc`), and its
+ * statistic `diagonal` (default 'fisher', Σ g ⊙ g) is the diagonal Fisher of the parameters no
+ * factor covers (biases); it must exist when there are any.
  */
-export async function collectKfac(network: Network, map: ReadonlyMap<string, ArrayLike<number>>, features: FeatureTable, labels: Int32Array, onProgress?: (done: number, total: number) => void): Promise<KfacFactors & { posthoc?: Map<string, Float32Array> }> {
+export async function collectKfac(
+  network: Network,
+  map: ReadonlyMap<string, ArrayLike<number>>,
+  features: FeatureTable,
+  labels: Int32Array,
+  onProgress?: (done: number, total: number) => void,
+  options: { diagonal?: string } = {},
+): Promise<KfacFactors & { posthoc?: Map<string, Float32Array> }> {
   if (network.batch !== 1) throw new Error(`the KFAC pass needs the network at batch size 1 (it has ${network.batch})`);
-  const compiled = network.unit.compiled.network!;
-  if (compiled.trainingSeed) throw new Error(`the KFAC pass runs at the MAP without dropout or noise, but ${network.unit.name}'s training graph draws some`);
-  const backward = network.unit.compiled.graphs.backward!;
-  const probes = backward.inputs.filter((i) => i.name.startsWith('kfac.') && i.name.endsWith('.probe'));
-  if (probes.length === 0) throw new Error(`${network.unit.name} was compiled without KFAC taps (kfacTaps), or no param is used as a linear map's weight`);
+  const compiled = network.unit.compiled;
+  if (compiled.network!.trainingSeed) throw new Error(`the KFAC pass runs at the MAP without dropout or noise, but ${network.unit.name}'s training graph draws some`);
+  const linears = compiled.linearsPosterior;
+  if (!linears) throw new Error(`${network.unit.name} has no posterior over linears: name one in the finetune, such as examples/laplace.swag's 'posterior LaplaceKfac over linears posthoc'`);
+  const names = kroneckerStats(linears);
   const device = network.device;
   network.writeParameters(map);
-  const zeros: Record<string, Tensor> = {};
   const layers: KfacLayer[] = [];
   const covered = new Uint8Array(network.size);
-  for (const probe of probes) {
-    const param = probe.name.slice('kfac.'.length, -'.probe'.length);
-    const shape = backward.nodes[probe.node]!.shape;
-    zeros[probe.name] = device.tensor(shape, new Float32Array(shape.reduce((a, d) => a * d, 1)));
-    const entry = network.theta.entries.find((e) => e.path === param);
-    const inputNode = backward.outputs.find((o) => o.name === `kfac.${param}.input`);
-    if (!entry || !inputNode) continue;
-    const inn = backward.nodes[inputNode.node]!.shape[1]!;
-    const out = shape[1]!;
-    if (out * inn !== entry.size) continue;
-    layers.push({ param, offset: entry.offset, out, in: inn, A: new Float64Array(inn * inn), G: new Float64Array(out * out) });
+  for (const l of linears.linears) {
+    const entry = network.theta.entries.find((e) => e.path === l.tap.param);
+    if (!entry || entry.size !== l.tap.out * l.tap.in) throw new Error(`the linear map of ${l.tap.param} [${l.tap.out}x${l.tap.in}] is not a parameter of theta`);
+    layers.push({ param: l.tap.param, offset: entry.offset, out: l.tap.out, in: l.tap.in, A: new Float64Array(0), G: new Float64Array(0) });
     covered.fill(1, entry.offset, entry.offset + entry.size);
   }
-  const diag = new Float64Array(network.size);
-  // One read per example: the gradient, then each layer's input rows and output gradients.
-  const tapSize = layers.reduce((s, l) => s + l.in + l.out, 0);
-  const packed = device.tensor([network.size + tapSize], new Float32Array(network.size + tapSize));
-  // A post-hoc posterior of the network's own (examples/laplace.swag's LaplaceDiag) is collected on the way.
-  const posterior = network.unit.compiled.posterior?.posthoc ? network.unit.compiled.posterior : undefined;
+  const posterior = compiled.posterior?.posthoc ? compiled.posterior : undefined;
+  const diagonal = options.diagonal ?? 'fisher';
+  if (covered.includes(0) && !posterior?.stats.some((s) => s.name === diagonal && s.shape.length === 1)) {
+    throw new Error(
+      `${network.unit.name}'s KFAC factors leave ${covered.reduce((n, c) => n + (c ? 0 : 1), 0)} parameters uncovered (biases), which take the diagonal Fisher: name a post-hoc posterior over params with 'stat ${diagonal} = total(grad * grad)' in the finetune (examples/laplace.swag's LaplaceDiag)`,
+    );
+  }
+  for (const l of linears.linears) for (const s of l.stats) network.unit.set(s.tensor, new Float32Array(s.shape.reduce((a, d) => a * d, 1)));
+  if (posterior) for (const st of posterior.stats) network.unit.set(st.name, new Float32Array(st.shape.reduce((a, d) => a * d, 1)));
+  // collectLinears' inputs are named after the backward outputs that feed them.
+  const taps = compiled.graphs.collectLinears!.inputs.filter((i) => i.role === 'input' && i.name !== 'n').map((i) => i.name);
   const theta = device.tensor([network.size], new Float32Array(network.size));
   const grad = device.tensor([network.size], new Float32Array(network.size));
-  if (posterior) {
-    for (const st of posterior.stats) network.unit.set(st.name, new Float32Array(st.shape.reduce((a, d) => a * d, 1)));
-    network.packTheta(theta);
-  }
-  const outer = (acc: Float64Array, rows: Float32Array, d: number) => {
-    for (let r = 0; r < rows.length / d; r++)
-      for (let i = 0; i < d; i++) {
-        const vi = rows[r * d + i]!;
-        if (vi === 0) continue;
-        for (let j = 0; j < d; j++) acc[i * d + j] += vi * rows[r * d + j]!;
-      }
-  };
   try {
+    if (posterior) network.packTheta(theta);
     for (let n = 0; n < features.count; n++) {
-      const feeds: Record<string, ArrayLike<number> | Tensor> = { ...features.gather([n], 1), labels: Int32Array.of(labels[n]!), ...zeros };
-      if (compiled.trainingTrainSize) feeds.train_size = [features.count];
+      const feeds: Record<string, ArrayLike<number> | Tensor> = { ...features.gather([n], 1), labels: Int32Array.of(labels[n]!) };
+      if (compiled.network!.trainingTrainSize) feeds.train_size = [features.count];
       const out = network.unit.backward(feeds);
-      for (const e of network.theta.entries) device.copyRange(out[`grad.${e.path}`]!, 0, grad, e.offset, e.size);
-      if (posterior) network.unit.collect({ theta, grad, n: [n] });
-      device.copyRange(grad, 0, packed, 0, network.size);
-      let at = network.size;
-      for (const l of layers) {
-        device.copyRange(out[`kfac.${l.param}.input`]!, 0, packed, at, l.in);
-        device.copyRange(out[`grad.kfac.${l.param}.probe`]!, 0, packed, at + l.in, l.out);
-        at += l.in + l.out;
-      }
-      const all = (await device.read(packed)) as Float32Array;
-      for (let j = 0; j < network.size; j++) diag[j] += all[j]! * all[j]!;
-      at = network.size;
-      for (const l of layers) {
-        outer(l.A, all.subarray(at, at + l.in), l.in);
-        outer(l.G, all.subarray(at + l.in, at + l.in + l.out), l.out);
-        at += l.in + l.out;
+      network.unit.collectLinears({ n: [n], ...Object.fromEntries(taps.map((name) => [name, out[name]!])) });
+      if (posterior) {
+        for (const e of network.theta.entries) device.copyRange(out[`grad.${e.path}`]!, 0, grad, e.offset, e.size);
+        network.unit.collect({ theta, grad, n: [n] });
       }
       if (onProgress && (n % 50 === 49 || n === features.count - 1)) onProgress(n + 1, features.count);
     }
+    const read = async (name: string) => Float64Array.from((await device.read(network.unit.tensor(name))) as Float32Array);
+    for (const [k, l] of linears.linears.entries()) {
+      layers[k]!.A = await read(linearStatName(l.tap.param, names.input));
+      layers[k]!.G = await read(linearStatName(l.tap.param, names.output));
+    }
     const stats = new Map<string, Float32Array>();
     if (posterior) for (const st of posterior.stats) stats.set(st.name, (await device.read(network.unit.tensor(st.name))) as Float32Array);
+    const diag = stats.has(diagonal) ? Float64Array.from(stats.get(diagonal)!) : new Float64Array(network.size);
     return { count: features.count, layers, diag, covered, ...(posterior ? { posthoc: stats } : {}) };
   } finally {
-    packed.release();
     theta.release();
     grad.release();
-    for (const t of Object.values(zeros)) t.release();
   }
 }
 

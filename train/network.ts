@@ -42,8 +42,6 @@ export interface NetworkOptions {
   readFile?: (path: string) => string | undefined;
   /** Values of the frozen tensors (`load` initializers): the pretrained base (see swaglet.ts's `compile`). */
   weights?: WeightsOption;
-  /** Tap the backward pass for Laplace's Kronecker factors (train/laplace.ts). */
-  kfacTaps?: boolean;
   /**
    * Cut the graphs at the frozen prefix, whose per-example features the caller caches (default
    * true); false recomputes the prefix in every step (no cache, for data too large to cache).
@@ -82,7 +80,6 @@ export class Network {
       dropoutForward: true,
       splitFrozenPrefix: options.splitFrozenPrefix ?? true,
       seed: 0,
-      ...(options.kfacTaps ? { kfacTaps: true } : {}),
       ...(options.draws !== undefined && options.draws > 1 ? { draws: options.draws } : {}),
       ...(options.weights !== undefined ? { weights: options.weights } : {}),
       ...(options.readFile ? { readFile: options.readFile } : {}),

@@ -7,6 +7,9 @@ export type { DataInput, InitInfo, LowerRequest, LowerResult, LoweredNetwork, Ne
 export type { AdapterRequest } from './lowerAdapter.ts';
 export type { FinetuneRequest, ModelRequest } from './lowerModel.ts';
 export type { LoweredPosterior, PosteriorRequest, StatInfo } from './lowerPosterior.ts';
+export type { LinearStatInfo, LoweredLinearsPosterior } from './lowerLinearsPosterior.ts';
+export { linearStatName, tapOutputGradName } from './lowerLinearsPosterior.ts';
+export { type LinearTap, tapInputName, tapOutputName } from './linearTaps.ts';
 export { ringSlot } from './lowerPosterior.ts';
 export type { LossInput, LossSpec } from './loss.ts';
 export { DEFAULT_LOSS } from './loss.ts';

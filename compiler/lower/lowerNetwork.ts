@@ -9,11 +9,11 @@
  *   `cotangent` input) and, from `differentiate`, `grad.<path>` for every param. With penalties
  *   (penalty.ts), `loss` is the data loss + their sum / `train_size` (an f32 scalar input: the
  *   training set size N), and their sum is the output `penalty`.
- * - With `kfacTaps` (Laplace KFAC, after training), every matmul `a @ P^T` whose weight P is a
- *   param used so once (LoRA's A and B, a head's weight) is tapped in the training graph: the
- *   output `kfac.<P>.input` is its input rows a, and a zero input `kfac.<P>.probe` is added to its
- *   output, so the gradient `grad.kfac.<P>.probe` is the loss's gradient at the output rows. Those
- *   are the Kronecker factors' raw material: Σ aᵀa and Σ gᵀg.
+ * - With `linearTaps` (a finetune with a posterior over linears: Laplace KFAC), every matmul
+ *   `a @ P^T` whose weight P is a param used once (LoRA's A and B, a head's weight) is tapped in
+ *   the training graph (linearTaps.ts): the outputs `tap.<P>.input` (its input rows a) and
+ *   `grad.tap.<P>.output` (the loss's gradient at its output rows g), what that posterior's
+ *   statistics read. No input is added.
  * - Noise (`normal([r, in])` in a forward pass) is a Philox draw wherever dropout is active (the
  *   training graph, or `forward` with `forwardDropout`: Monte Carlo over the noise), from the same
  *   `seed` input and the same stream counter as the dropout sites; elsewhere its mean, 0.
@@ -21,6 +21,7 @@
 import { GraphBuilder, differentiate, type Graph, type Value } from '../ir/index.ts';
 import type { Span as SourceSpan } from '../syntax/span.ts';
 import { LowerError } from './errors.ts';
+import { type LinearTap, LinearTapBuilder } from './linearTaps.ts';
 import { callFn, type NetworkContext } from './lowerFn.ts';
 import { type LossInput, type LossSpec, addLoss, lossInput } from './loss.ts';
 import type { NetworkPlan } from './plan.ts';
@@ -41,31 +42,9 @@ export interface BuiltForward {
   penalty?: Value;
 }
 
-/** A GraphBuilder that taps `a @ P^T` for params P (see the module doc). */
-class KfacBuilder extends GraphBuilder {
-  readonly taps = new Map<string, { input: Value; probe: Value }>();
-  private readonly uses = new Map<string, number>();
-
-  override matmul(a: Value, w: Value, options: { transA?: boolean; transB?: boolean } = {}): Value {
-    const y = super.matmul(a, w, options);
-    const node = this.nodeOf(w);
-    if (node.op !== 'input' || node.attrs.role !== 'param' || !options.transB || options.transA || a.shape.length !== 2 || y.shape.length !== 2) return y;
-    const name = String(node.attrs.name);
-    this.uses.set(name, (this.uses.get(name) ?? 0) + 1);
-    if (this.uses.get(name)! > 1) {
-      // A weight used twice has no single input and output: no Kronecker factors for it.
-      this.taps.delete(name);
-      return y;
-    }
-    const probe = this.input(`kfac.${name}.probe`, y.shape);
-    this.taps.set(name, { input: a, probe });
-    return this.add(y, probe);
-  }
-}
-
 /** Builds the entry fn over the plan's inputs; the caller adds outputs. */
-export function buildForward(plan: NetworkPlan, options: { dropout: boolean; penalties?: boolean; kfacTaps?: boolean }): BuiltForward {
-  const b = options.kfacTaps ? new KfacBuilder() : new GraphBuilder();
+export function buildForward(plan: NetworkPlan, options: { dropout: boolean; penalties?: boolean; linearTaps?: boolean }): BuiltForward {
+  const b = options.linearTaps ? new LinearTapBuilder() : new GraphBuilder();
   for (const name of [...plan.data.map((d) => d.name), ...plan.tensors.map((t) => t.path)]) {
     if (RESERVED.includes(name)) {
       const t = plan.tensors.find((x) => x.path === name);
@@ -129,14 +108,16 @@ export interface NetworkGraphs {
   loss?: LossSpec;
   /** The loss's data input (`labels` i32, `target` or `cotangent` f32). */
   lossInput?: LossInput;
+  /** With `linearTaps`: the tapped linear maps, whose `tap.<P>.input` and `grad.tap.<P>.output` `training` outputs. */
+  taps: LinearTap[];
 }
 
-export function lowerNetworkGraphs(plan: NetworkPlan, options: { loss?: LossSpec; forwardDropout?: boolean; kfacTaps?: boolean }): NetworkGraphs {
+export function lowerNetworkGraphs(plan: NetworkPlan, options: { loss?: LossSpec; forwardDropout?: boolean; linearTaps?: boolean }): NetworkGraphs {
   const fwd = buildForward(plan, { dropout: options.forwardDropout === true });
   fwd.builder.output('y', fwd.y);
-  const out: NetworkGraphs = { forward: fwd.builder.build(), forwardSeed: fwd.seed, trainingSeed: false, trainingTrainSize: false };
+  const out: NetworkGraphs = { forward: fwd.builder.build(), forwardSeed: fwd.seed, trainingSeed: false, trainingTrainSize: false, taps: [] };
   if (!options.loss) return out;
-  const train = buildForward(plan, { dropout: true, penalties: hasPenalties(plan), ...(options.kfacTaps ? { kfacTaps: true } : {}) });
+  const train = buildForward(plan, { dropout: true, penalties: hasPenalties(plan), ...(options.linearTaps ? { linearTaps: true } : {}) });
   const b = train.builder;
   const span = irSpan(plan.span);
   b.output('y', train.y);
@@ -151,12 +132,8 @@ export function lowerNetworkGraphs(plan: NetworkPlan, options: { loss?: LossSpec
   }
   b.output('loss', loss);
   const wrt = plan.tensors.filter((t) => t.role === 'param').map((t) => t.path);
-  if (b instanceof KfacBuilder) {
-    for (const [name, tap] of b.taps) {
-      b.output(`kfac.${name}.input`, tap.input);
-      wrt.push(`kfac.${name}.probe`);
-    }
-  }
+  const tapped = b instanceof LinearTapBuilder ? b.finish() : { taps: [], wrt: [] };
+  wrt.push(...tapped.wrt);
   const training = fillSpans(differentiate(b.build(), { loss: 'loss', wrt }), span);
   return {
     ...out,
@@ -165,5 +142,6 @@ export function lowerNetworkGraphs(plan: NetworkPlan, options: { loss?: LossSpec
     trainingTrainSize: train.penalty !== undefined,
     loss: options.loss,
     lossInput: lossInput(options.loss, train.y.shape),
+    taps: tapped.taps,
   };
 }

@@ -75,13 +75,27 @@ export function planPosterior(program: CheckedProgram, name: string, p: number, 
   return { decl, p, env, scalars: bindScalars(decl.params, scalars, what, span ?? decl.span) };
 }
 
-/** Names in posterior expressions: theta, statistics, noise draws; scalars and sizes fold. */
-class PosteriorScope implements ExprScope {
+/** What the statistics of a posterior are lowered from: its declaration, bound sizes and scalars. */
+export type StatsPlan = Pick<PosteriorPlan, 'decl' | 'env' | 'scalars'>;
+
+/** The values the built-in names of a posterior stand for in one graph. */
+export interface PosteriorNames {
+  theta?: Value;
+  grad?: Value;
+  /** Posteriors over linears: one linear map's input rows and output gradient. */
+  linearInput?: Value;
+  linearOutputGrad?: Value;
+  stats: Map<string, Value>;
+  noise: Map<string, Value>;
+}
+
+/** Names in posterior expressions: theta, grad, a linear's input and output gradient, statistics, noise draws; scalars and sizes fold. */
+export class PosteriorScope implements ExprScope {
   constructor(
     readonly b: GraphBuilder,
     readonly env: DimEnv,
-    private readonly plan: PosteriorPlan,
-    private readonly names: { theta?: Value; grad?: Value; stats: Map<string, Value>; noise: Map<string, Value> },
+    private readonly plan: StatsPlan,
+    private readonly names: PosteriorNames,
   ) {}
 
   scalar(name: string): number | undefined {
@@ -90,13 +104,19 @@ class PosteriorScope implements ExprScope {
 
   ref(ref: Ref, e: TypedExpr): Value {
     const where = `posterior ${this.plan.decl.name}`;
+    const builtIn = (v: Value | undefined, what: string) => {
+      if (!v) throw new LowerError('internal', `${what} in ${where}`, e.span);
+      return v;
+    };
     switch (ref.kind) {
       case 'theta':
-        if (!this.names.theta) throw new LowerError('internal', `theta in the sample rule of ${where}`, e.span);
-        return this.names.theta;
+        return builtIn(this.names.theta, 'theta outside the statistics');
       case 'grad':
-        if (!this.names.grad) throw new LowerError('internal', `grad outside the statistics of a post-hoc ${where}`, e.span);
-        return this.names.grad;
+        return builtIn(this.names.grad, 'grad outside the statistics of a post-hoc posterior over params');
+      case 'linear_input':
+        return builtIn(this.names.linearInput, 'input outside the statistics of a posterior over linears');
+      case 'linear_output_grad':
+        return builtIn(this.names.linearOutputGrad, 'output_grad outside the statistics of a posterior over linears');
       case 'stat': {
         const v = this.names.stats.get(ref.name);
         if (!v) throw new LowerError('internal', `no statistic ${ref.name} in ${where}`, e.span);
@@ -130,7 +150,7 @@ export function ringSlot(b: GraphBuilder, n: Value, K: number): Value {
   return b.mod(n, K);
 }
 
-function statInfos(plan: PosteriorPlan): StatInfo[] {
+export function statInfos(plan: StatsPlan): StatInfo[] {
   return plan.decl.stats.map((s) => {
     const info: StatInfo = { name: s.name, reduce: s.reduce, shape: plan.env.shape(s.type.shape, `the shape of stat ${s.name}`, s.span), span: s.span };
     if (s.reduce === 'last') {
@@ -141,24 +161,23 @@ function statInfos(plan: PosteriorPlan): StatInfo[] {
   });
 }
 
-function checkNames(decl: TypedPosterior, reserved: string[]): void {
+export function checkNames(decl: TypedPosterior, reserved: string[]): void {
   for (const s of decl.stats) {
     if (reserved.includes(s.name)) throw new LowerError('bad-request', `the statistic ${s.name} has the name of a graph input (${reserved.join(', ')}); rename it`, s.span);
   }
 }
 
-function lowerCollect(plan: PosteriorPlan, stats: StatInfo[]): Graph {
+/**
+ * Adds the statistics' updates to a collect graph: each statistic is a state input named
+ * `tensorName(stat)` and an output of the same name, updated in declaration order, each seeing
+ * the ones above it already updated. `n` counts what was collected before.
+ */
+export function addStatUpdates(b: GraphBuilder, plan: StatsPlan, stats: StatInfo[], n: Value, names: Omit<PosteriorNames, 'stats' | 'noise'>, tensorName: (stat: string) => string = (x) => x): void {
   const decl = plan.decl;
-  checkNames(decl, decl.posthoc ? ['theta', 'grad', 'n'] : ['theta', 'n']);
-  const b = new GraphBuilder();
-  const span = irSpan(decl.span);
-  const theta = b.input('theta', [plan.p], { span });
-  const grad = decl.posthoc ? b.input('grad', [plan.p], { span }) : undefined;
-  const n = b.input('n', [], { span });
   const old = new Map<string, Value>();
-  decl.stats.forEach((s, i) => old.set(s.name, b.state(s.name, stats[i]!.shape, irSpan(s.span))));
+  decl.stats.forEach((s, i) => old.set(s.name, b.state(tensorName(s.name), stats[i]!.shape, irSpan(s.span))));
   const current = new Map(old);
-  const scope = new PosteriorScope(b, plan.env, plan, { theta, ...(grad ? { grad } : {}), stats: current, noise: new Map() });
+  const scope = new PosteriorScope(b, plan.env, plan, { ...names, stats: current, noise: new Map() });
   decl.stats.forEach((s, i) => {
     const info = stats[i]!;
     const e = lowerExpr(s.value, scope);
@@ -179,8 +198,19 @@ function lowerCollect(plan: PosteriorPlan, stats: StatInfo[]): Graph {
       throw new LowerError('internal', `stat ${s.name} updates to [${next.shape.join(', ')}], declared [${info.shape.join(', ')}]`, s.span);
     }
     current.set(s.name, next);
-    b.output(s.name, next);
+    b.output(tensorName(s.name), next);
   });
+}
+
+function lowerCollect(plan: PosteriorPlan, stats: StatInfo[]): Graph {
+  const decl = plan.decl;
+  checkNames(decl, decl.posthoc ? ['theta', 'grad', 'n'] : ['theta', 'n']);
+  const b = new GraphBuilder();
+  const span = irSpan(decl.span);
+  const theta = b.input('theta', [plan.p], { span });
+  const grad = decl.posthoc ? b.input('grad', [plan.p], { span }) : undefined;
+  const n = b.input('n', [], { span });
+  addStatUpdates(b, plan, stats, n, { theta, ...(grad ? { grad } : {}) });
   return b.build();
 }
 

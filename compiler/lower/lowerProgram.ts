@@ -19,6 +19,7 @@ import { type AdapterRequest, checkKnownNames, planAdapter } from './lowerAdapte
 import { type InitGraph, lowerInitExpr } from './lowerInit.ts';
 import { type FinetuneRequest, type ModelRequest, findFinetune, planFinetune, planModel } from './lowerModel.ts';
 import { type NetworkGraphs, lowerNetworkGraphs } from './lowerNetwork.ts';
+import { type LoweredLinearsPosterior, lowerLinearsPosterior } from './lowerLinearsPosterior.ts';
 import { type LoweredPosterior, type PosteriorRequest, lowerPosterior, planPosterior } from './lowerPosterior.ts';
 import { DEFAULT_LOSS, type LossSpec } from './loss.ts';
 import type { NetworkPlan } from './plan.ts';
@@ -34,8 +35,8 @@ export interface NetworkOptions {
   loss?: LossSpec | 'none';
   /** Keep dropout active in the forward graph (MC dropout); it then has the `seed` input. */
   forwardDropout?: boolean;
-  /** Kronecker-factor taps in the training graph (Laplace KFAC; see lowerNetwork.ts's KfacBuilder). */
-  kfacTaps?: boolean;
+  /** Taps on the training graph's linear maps (linearTaps.ts); a finetune with a posterior over linears has them without asking. */
+  linearTaps?: boolean;
 }
 
 export type LowerRequest = ((AdapterRequest | ModelRequest | FinetuneRequest) & NetworkOptions) | PosteriorRequest;
@@ -80,7 +81,14 @@ export interface LoweredNetwork extends NetworkGraphs {
   attachments: { layer: string; adapter: string; dims: Record<string, number>; scalars: Record<string, number> }[];
 }
 
-export type LowerResult = { ok: true; network?: LoweredNetwork; posterior?: LoweredPosterior } | { ok: false; errors: LowerDiagnostic[] };
+/** What a request lowers to: a network, a posterior over its params, a posterior over its linear maps. */
+interface Lowered {
+  network?: LoweredNetwork;
+  posterior?: LoweredPosterior;
+  linearsPosterior?: LoweredLinearsPosterior;
+}
+
+export type LowerResult = ({ ok: true } & Lowered) | { ok: false; errors: LowerDiagnostic[] };
 
 function numbers(dims: Record<string, BoundDim>): Record<string, number> {
   return Object.fromEntries(Object.entries(dims).map(([k, v]) => [k, v.value]));
@@ -88,7 +96,7 @@ function numbers(dims: Record<string, BoundDim>): Record<string, number> {
 
 function lowerNetwork(plan: NetworkPlan, options: NetworkOptions): LoweredNetwork {
   const loss = options.loss === 'none' ? undefined : (options.loss ?? DEFAULT_LOSS);
-  const graphs = lowerNetworkGraphs(plan, { ...(loss ? { loss } : {}), forwardDropout: options.forwardDropout === true, ...(options.kfacTaps ? { kfacTaps: true } : {}) });
+  const graphs = lowerNetworkGraphs(plan, { ...(loss ? { loss } : {}), forwardDropout: options.forwardDropout === true, ...(options.linearTaps ? { linearTaps: true } : {}) });
   const theta = thetaLayout(plan.tensors.filter((t) => t.role === 'param'));
   const tensors: TensorInfo[] = plan.tensors.map((t) => {
     const init: InitInfo = t.init.kind === 'expr' ? { kind: 'expr', ...lowerInitExpr(plan, t) } : t.init.kind === 'builtin' ? { kind: 'builtin', name: t.init.name, options: { ...t.init.options } } : { kind: 'load' };
@@ -108,7 +116,7 @@ function lowerNetwork(plan: NetworkPlan, options: NetworkOptions): LoweredNetwor
   };
 }
 
-function lowerOrThrow(program: CheckedProgram, req: LowerRequest): { network?: LoweredNetwork; posterior?: LoweredPosterior } {
+function lowerOrThrow(program: CheckedProgram, req: LowerRequest): Lowered {
   switch (req.kind) {
     case 'adapter':
       return { network: lowerNetwork(planAdapter(program, req), req) };
@@ -116,26 +124,31 @@ function lowerOrThrow(program: CheckedProgram, req: LowerRequest): { network?: L
       return { network: lowerNetwork(planModel(program, req), req) };
     case 'finetune': {
       const plan = planFinetune(program, req);
-      const network = lowerNetwork(plan, req);
       const ft = findFinetune(program, req.name);
-      if (!ft.posterior || req.posterior === false) return { network };
+      if (req.posterior === false) return { network: lowerNetwork(plan, req) };
+      const network = lowerNetwork(plan, ft.linearsPosterior ? { ...req, linearTaps: true } : req);
       const over = req.posterior ?? {};
-      const decl = program.posteriors.find((p) => p.name === ft.posterior!.name);
-      checkRequestSizes(over.dims, `posterior ${ft.posterior.name}`);
-      checkKnownNames(over.dims, decl?.params.filter((p) => p.kind === 'dim').map((p) => p.name) ?? [], `posterior dims for finetune ${ft.name}`);
-      checkKnownNames(over.scalars, decl?.params.filter((p) => p.kind === 'scalar').map((p) => p.name) ?? [], `posterior scalars for finetune ${ft.name}`);
-      const pplan = planPosterior(
-        program,
-        ft.posterior.name,
-        network.theta.size,
-        [
+      const named = [ft.posterior, ft.linearsPosterior].flatMap((p) => (p ? [{ use: p, decl: program.posteriors.find((x) => x.name === p.name) }] : []));
+      const declared = (kind: 'dim' | 'scalar') => named.flatMap((p) => (p.decl?.params ?? []).filter((x) => x.kind === kind).map((x) => x.name));
+      const what = `posterior ${named.map((p) => p.use.name).join(' and ')}`;
+      checkRequestSizes(over.dims, what);
+      checkKnownNames(over.dims, declared('dim'), `posterior dims for finetune ${ft.name}`);
+      checkKnownNames(over.scalars, declared('scalar'), `posterior scalars for finetune ${ft.name}`);
+      const out: Lowered = { network };
+      for (const { use, decl } of named) {
+        const layers = [
           { source: 'the request', values: over.dims ?? {} },
-          { source: `finetune ${ft.name}`, values: ft.posterior.dims, env: plan.root.env },
-        ],
-        { ...ft.posterior.scalars, ...over.scalars },
-        ft.span,
-      );
-      return { network, posterior: lowerPosterior(pplan) };
+          { source: `finetune ${ft.name}`, values: use.dims, env: plan.root.env },
+        ];
+        const scalars = { ...use.scalars, ...pick(over.scalars, (decl?.params ?? []).filter((x) => x.kind === 'scalar').map((x) => x.name)) };
+        if (decl?.over === 'linears') {
+          const taken = new Set(plan.tensors.map((t) => t.path));
+          out.linearsPosterior = lowerLinearsPosterior(program, use.name, network.taps, layers, scalars, taken, ft.span);
+        } else {
+          out.posterior = lowerPosterior(planPosterior(program, use.name, network.theta.size, layers, scalars, ft.span));
+        }
+      }
+      return out;
     }
     case 'posterior': {
       checkRequestSizes(req.dims, `posterior ${req.name}`);
@@ -144,10 +157,18 @@ function lowerOrThrow(program: CheckedProgram, req: LowerRequest): { network?: L
         checkKnownNames(req.dims, decl.params.filter((p) => p.kind === 'dim').map((p) => p.name), `dims for posterior ${req.name}`);
         checkKnownNames(req.scalars, decl.params.filter((p) => p.kind === 'scalar').map((p) => p.name), `scalars for posterior ${req.name}`);
       }
+      if (decl?.over === 'linears') {
+        throw new LowerError('bad-request', `posterior ${req.name} is over linears: its statistics are per linear map of a network, so it compiles as part of a finetune that names it (posterior ${req.name}(...) in the finetune), not alone`, decl.span);
+      }
       const plan = planPosterior(program, req.name, req.p, [{ source: 'the request', values: req.dims ?? {} }], req.scalars ?? {});
       return { posterior: lowerPosterior(plan) };
     }
   }
+}
+
+/** The entries of `values` named in `names`. */
+function pick(values: Readonly<Record<string, number>> | undefined, names: readonly string[]): Record<string, number> {
+  return Object.fromEntries(Object.entries(values ?? {}).filter(([k]) => names.includes(k)));
 }
 
 /** Lowers the requested entry of a checked program (which must have checked without errors). */

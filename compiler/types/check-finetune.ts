@@ -33,7 +33,7 @@ function listed(paths: string[]): string {
 /**
  * Checks a finetune: the model and its sizes, each `adapt` (patterns must match linear layers,
  * each layer adapted once, the adapter's `W: [out, in]` must fit the layer's weight), the
- * posterior; and lays out theta, the vector of every trainable parameter.
+ * posteriors (one over params, one over linears); and lays out theta, the vector of every trainable parameter.
  */
 export function checkFinetune(ctx: CheckContext, bodies: BodyChecker, decl: A.FinetuneDecl): TypedFinetune | undefined {
   const modelDecl = lookup(ctx, decl.model, ['model'], 'a model') as A.BlockDecl | undefined;
@@ -50,28 +50,30 @@ export function checkFinetune(ctx: CheckContext, bodies: BodyChecker, decl: A.Fi
   const paths = linears.map((l) => l.path);
   const adaptedBy = new Map<string, Span>();
   const attachments: TypedAttachment[] = [];
-  let posterior: TypedFinetune['posterior'];
-  let posteriorSpan: Span | undefined;
+  // One posterior over params and one over linears at most (the demo's Laplace: a diagonal and KFAC, from one pass).
+  const posteriors: { params?: TypedFinetune['posterior']; linears?: TypedFinetune['posterior'] } = {};
+  const posteriorSpans: { params?: Span; linears?: Span } = {};
   const scope = mapScope(modelDims);
   // Adapter tensors are named `<layer>.<name>`; they must not take the name of a model tensor.
   const taken = new Set([...typedModel.flat.tensors.map((t) => t.path), ...typedModel.flat.linears.flatMap((l) => [`${l.path}.weight`, `${l.path}.bias`])]);
 
   for (const m of decl.members) {
     if (m.kind === 'posterior') {
-      if (posteriorSpan) {
-        ctx.error('a finetune has one posterior', m.span, [{ message: 'the first one is here', span: posteriorSpan }]);
-        continue;
-      }
-      posteriorSpan = m.span;
       const pd = lookup(ctx, m.posterior, ['posterior'], 'a posterior') as A.PosteriorDecl | undefined;
       if (!pd) continue;
       const typed = ctx.posteriors.get(pd.name.name);
       if (!typed) continue;
+      const first = posteriorSpans[typed.over];
+      if (first) {
+        ctx.error(`a finetune has one posterior over ${typed.over} (and may have one over ${typed.over === 'params' ? 'linears' : 'params'} beside it)`, m.span, [{ message: 'the first one is here', span: first }]);
+        continue;
+      }
+      posteriorSpans[typed.over] = m.span;
       const dimParams = typed.params.flatMap((p) => (p.kind === 'dim' ? [{ name: p.name, ...(p.default ? { default: p.default } : {}), span: m.span }] : []));
       const scalars = new Map<string, ScalarInfo>();
       for (const p of typed.params) if (p.kind === 'scalar') scalars.set(p.name, { elem: p.elem, ...(p.default !== undefined ? { default: p.default } : {}), span: m.span });
       const bound = bindArgs(ctx, `posterior ${pd.name.name}`, dimParams, scalars, m.args, scope, m.posterior.span, true);
-      if (bound) posterior = { name: pd.name.name, dims: Object.fromEntries(bound.dims), scalars: Object.fromEntries(bound.scalars) };
+      if (bound) posteriors[typed.over] = { name: pd.name.name, dims: Object.fromEntries(bound.dims), scalars: Object.fromEntries(bound.scalars) };
       continue;
     }
     const adapterDecl = lookup(ctx, m.adapter, ['adapter'], 'an adapter') as A.AdapterDecl | undefined;
@@ -136,7 +138,8 @@ export function checkFinetune(ctx: CheckContext, bodies: BodyChecker, decl: A.Fi
     scalars: Object.fromEntries(modelArgs.scalars),
     attachments,
     theta: { entries, size },
-    ...(posterior ? { posterior } : {}),
+    ...(posteriors.params ? { posterior: posteriors.params } : {}),
+    ...(posteriors.linears ? { linearsPosterior: posteriors.linears } : {}),
     span: decl.span,
   };
 }

@@ -28,6 +28,10 @@ export type Ref =
   | { kind: 'theta' }
   /** Post-hoc posteriors: one training example's gradient of the loss by theta, `grad: [p]`. */
   | { kind: 'grad' }
+  /** Posteriors over linears: the rows the linear map reads, one example's `input: [rows, in]`. */
+  | { kind: 'linear_input' }
+  /** Posteriors over linears: the loss's gradient at the map's output rows, `output_grad: [rows, out]`. */
+  | { kind: 'linear_output_grad' }
   /** Posteriors: a statistic. */
   | { kind: 'stat'; name: string }
   /** Posteriors: a standard normal draw of the sampler. */
@@ -167,6 +171,12 @@ export interface TypedPosterior {
   kind: 'posterior';
   name: string;
   params: TypedDeclParam[];
+  /**
+   * `over params`: statistics of theta [p], and a sample rule. `over linears`: statistics kept per
+   * linear map `a @ P^T` whose weight P is trainable, over its `input` and `output_grad` (in the
+   * sizes `rows`, `in`, `out` of each), and no sample rule (the runtime samples).
+   */
+  over: 'params' | 'linears';
   stats: TypedStat[];
   /** `over params posthoc`: collected once per training example after training; stats may read `grad`. */
   posthoc: boolean;
@@ -197,7 +207,10 @@ export interface TypedFinetune {
   attachments: TypedAttachment[];
   /** Every trainable tensor, in order: adapter tensors per layer, then the model's params. */
   theta: { entries: { path: string; type: TensorType }[]; size: Dim };
+  /** The posterior over params, if any. */
   posterior?: { name: string; dims: Record<string, Dim>; scalars: Record<string, number> };
+  /** The posterior over linears, if any (collected in the same post-hoc pass as a post-hoc one over params). */
+  linearsPosterior?: { name: string; dims: Record<string, Dim>; scalars: Record<string, number> };
   span: Span;
 }
 

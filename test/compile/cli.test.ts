@@ -61,7 +61,7 @@ describe('swaglet compile', () => {
     const kernels = readdirSync(join(out, 'wgsl'));
     expect(kernels.length).toBeGreaterThan(0);
     for (const k of kernels) {
-      expect(k).toMatch(/^\w+\.(forward|backward|collect|sample)\.\d+\.wgsl$/);
+      expect(k).toMatch(/^\w+\.(forward|backward|collect|collectLinears|sample)\.\d+\.wgsl$/);
       expect(readFileSync(join(out, 'wgsl', k), 'utf8')).toMatch(/^\/\/ \w+\.\w+ kernel \d+ of \d+, from examples\/.*\n\/\/ .+\n[\s\S]*@compute/);
     }
   });

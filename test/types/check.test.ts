@@ -211,9 +211,36 @@ describe('posteriors', () => {
     ]);
   });
 
+  it('types the statistics of a posterior over linears in each map\'s sizes rows, in, out', () => {
+    const r = checkSource(
+      `posterior Kfac(K: dim = 3) over linears posthoc {
+  stat A = total(input^T @ input)
+  stat G = average(output_grad^T @ output_grad)
+  stat cross = last(K, input^T @ output_grad)
+}`,
+      't.swag',
+    );
+    expect(r.diagnostics).toEqual([]);
+    const p = r.program.posteriors[0]!;
+    expect(p.over).toBe('linears');
+    expect(p.posthoc).toBe(true);
+    expect(p.sample).toBeUndefined();
+    expect(p.stats.map((s) => [s.name, s.reduce, showType(s.type)])).toEqual([
+      ['A', 'total', '[in, in]'],
+      ['G', 'average', '[out, out]'],
+      ['cross', 'last', '[K, in, out]'],
+    ]);
+    expect(messages('posterior Kfac(in: dim) over linears posthoc { stat A = total(input^T @ input) }')).toEqual([
+      'in is built in: in a posterior over linears, input: [rows, in] is the rows a linear map reads and output_grad: [rows, out] the gradient at its output',
+    ]);
+    expect(messages('posterior Kfac over linears posthoc { stat A = total(input^T @ input) }\nposterior Diag over params posthoc { stat f = total(grad * grad) sample(z: normal) = z / sqrt(f + output_grad) }')).toEqual([
+      "output_grad is not available in sample: it is read only by the statistics of a posterior over linears ('over linears posthoc')",
+    ]);
+  });
+
   it('reports malformed posteriors', () => {
     expect(messages('posterior P over weights { stat m = sum(theta) sample(z: gaussian) = m }')).toEqual([
-      "a posterior is over the trainable parameters: write 'over params' instead of 'over weights'",
+      "a posterior is over the trainable parameters ('over params') or over each trainable linear map ('over linears posthoc'), not 'over weights'",
       'a stat is average(e) (a running mean), total(e) (a running sum) or last(K, e) (the last K values); m is none of them',
       'unknown distribution gaussian: draws are standard normal, written z: normal or z: normal[K]',
     ]);
