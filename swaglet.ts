@@ -44,6 +44,8 @@ export interface CompileOptions {
    * when they would not fit the device's largest storage binding (`compiled.draws` says how many).
    */
   draws?: number;
+  /** Examples per `collectLinears` call (a posterior over linears; default 1): its taps stacked by rows. */
+  linearsExamples?: number;
   /** The seed of the parameters' initializers (default 0): the same seed gives the same bytes. */
   seed?: number;
   /**
@@ -107,6 +109,7 @@ export async function compile(source: string, options: CompileOptions): Promise<
     ...(options.entries ? { entries: options.entries } : {}),
     ...(options.dims ? { dims: options.dims } : {}),
     ...(options.posteriorScalars ? { posteriorScalars: options.posteriorScalars } : {}),
+    ...(options.linearsExamples !== undefined && options.linearsExamples > 1 ? { linearsExamples: options.linearsExamples } : {}),
     ...(options.readFile ? { readFile: options.readFile } : {}),
     ...(options.dropoutForward ? { dropoutForward: true } : {}),
     ...(options.splitFrozenPrefix ? { splitFrozenPrefix: true } : {}),

@@ -75,6 +75,11 @@ export interface CompileSwagOptions {
    * fewer when one draw's largest tensor times `count` would exceed `maxBufferBytes`.
    */
   draws?: DrawsOptions;
+  /**
+   * Examples per `collectLinears` call for finetunes with a posterior over linears (default 1):
+   * its tap inputs hold that many examples' rows stacked (see lower/lowerLinearsPosterior.ts).
+   */
+  linearsExamples?: number;
   /** Receives every stage's result for one unit's method (see pipeline.ts), e.g. `dumpToDirectory`. */
   dump?: (unit: string, method: MethodName) => DumpSink | undefined;
 }
@@ -168,7 +173,7 @@ interface Plan {
 }
 
 /** The request for one entry: the given sizes it declares, defaults for the rest it leaves open. */
-function planEntry(program: CheckedProgram, entry: Entry, given: Readonly<Record<string, number>>, posteriorScalars?: Readonly<Record<string, number>>): Plan {
+function planEntry(program: CheckedProgram, entry: Entry, given: Readonly<Record<string, number>>, posteriorScalars?: Readonly<Record<string, number>>, linearsExamples?: number): Plan {
   const used: string[] = [];
   const defaulted: [string, number][] = [];
   const take = (known: readonly string[], open: readonly string[]): Record<string, number> => {
@@ -215,7 +220,7 @@ function planEntry(program: CheckedProgram, entry: Entry, given: Readonly<Record
       const dims = take([...params, ...fnDims], open);
       const posts = [ft.posterior, ft.linearsPosterior].flatMap((u) => program.posteriors.filter((p) => p.name === u?.name));
       const postDims = take(posts.flatMap((post) => dimNames(post.params)).filter((n) => !params.includes(n) && !fnDims.includes(n)), []);
-      const request: LowerRequest = { kind: 'finetune', name: ft.name, dims, ...(Object.keys(postDims).length ? { posterior: { dims: postDims } } : {}) };
+      const request: LowerRequest = { kind: 'finetune', name: ft.name, dims, ...(Object.keys(postDims).length ? { posterior: { dims: postDims } } : {}), ...(linearsExamples !== undefined && linearsExamples > 1 ? { linearsExamples } : {}) };
       return { request, used, defaulted, bound: { ...dims, ...postDims } };
     }
     case 'posterior': {
@@ -266,7 +271,7 @@ export function compileSwag(text: string, file = '<input>', options: CompileSwag
 
   // Requests.
   const given = options.dims ?? {};
-  const plans = entries.map((e) => planEntry(program, e, given, options.posteriorScalars));
+  const plans = entries.map((e) => planEntry(program, e, given, options.posteriorScalars, options.linearsExamples));
   const usedAnywhere = new Set(plans.flatMap((p) => p.used));
   const stray = Object.keys(given).filter((k) => !usedAnywhere.has(k));
   if (stray.length) {

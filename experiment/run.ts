@@ -25,7 +25,7 @@ import { availableMethods, predictMethod, type MethodName, type TrainedRun } fro
 import { type Fingerprint, ResumeMismatchError, diffFingerprints } from '../train/fingerprint.ts';
 import { Network, swagReader } from '../train/network.ts';
 import { trainRun, type RunResult } from '../train/trainer.ts';
-import { collectKfac, compilePosterior, glmFromJacobians, glmPredictive, jacobians, kfacDeviations, kfacPosterior, meanNll, posteriorDeviations } from '../train/laplace.ts';
+import { KFAC_EXAMPLES_PER_CALL, collectKfac, compilePosterior, glmFromJacobians, glmPredictive, jacobians, kfacDeviations, kfacPosterior, meanNll, posteriorDeviations } from '../train/laplace.ts';
 import { mcDropoutSeed, posteriorSeed, predictProbabilities } from '../train/predict.ts';
 import { ConfigError, type ExperimentConfig, type ModelConfig, checkTrainingSize, seedConfig } from './config.ts';
 import { experimentFingerprint, runFingerprint } from './fingerprint.ts';
@@ -405,10 +405,10 @@ export async function predictRuns(prepared: Prepared, runs: readonly TrainedRun[
 }
 
 /** Another finetune of the same source on the same device (compiled once, kept with the main network). */
-async function companion(prepared: Prepared, config: ExperimentConfig, name: string, batch: number): Promise<Network> {
+async function companion(prepared: Prepared, config: ExperimentConfig, name: string, batch: number, linearsExamples = 1): Promise<Network> {
   const main = prepared.network;
   const { file, entry } = companionEntry(config, name);
-  const key = `${file}:${entry}@${batch}`;
+  const key = `${file}:${entry}@${batch}${linearsExamples > 1 ? `+${linearsExamples}` : ''}`;
   let net = main.companions.get(key);
   if (!net) {
     const weights = await weightsOf(config.model);
@@ -421,6 +421,7 @@ async function companion(prepared: Prepared, config: ExperimentConfig, name: str
       readFile: swagReader(),
       // Cut where the main network is cut (or not: a recomputed prefix), so they read the same rows.
       splitFrozenPrefix: main.hasPrefix,
+      ...(linearsExamples > 1 ? { linearsExamples } : {}),
       ...(weights !== undefined ? { weights } : {}),
     });
     main.companions.set(key, net);
@@ -475,7 +476,7 @@ async function logitsOf(network: Network, params: ReadonlyMap<string, ArrayLike<
 async function laplaceMethods(prepared: Prepared, runs: readonly TrainedRun[], config: ExperimentConfig, events: ExperimentEvents): Promise<EvaluatedMethod[]> {
   const t = performance.now();
   const { features, data } = prepared;
-  const net = await companion(prepared, config, config.model.laplace!, 1);
+  const net = await companion(prepared, config, config.model.laplace!, 1, KFAC_EXAMPLES_PER_CALL);
   const posterior = net.unit.compiled.posterior?.posthoc ? net.unit.compiled.posterior : undefined;
   const map = runs[0]!.result.map;
   const factors = await collectKfac(net, map, features.train, data.train.labels, (d, n) => events.progress('Laplace pass', d, n));

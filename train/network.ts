@@ -52,6 +52,8 @@ export interface NetworkOptions {
    * draws at once (fewer when they would not fit the device; `drawsPerPass` says how many).
    */
   draws?: number;
+  /** Examples per `collectLinears` call (KFAC's pass, train/laplace.ts): taps of that many examples stacked. */
+  linearsExamples?: number;
 }
 
 export class Network {
@@ -81,6 +83,7 @@ export class Network {
       splitFrozenPrefix: options.splitFrozenPrefix ?? true,
       seed: 0,
       ...(options.draws !== undefined && options.draws > 1 ? { draws: options.draws } : {}),
+      ...(options.linearsExamples !== undefined && options.linearsExamples > 1 ? { linearsExamples: options.linearsExamples } : {}),
       ...(options.weights !== undefined ? { weights: options.weights } : {}),
       ...(options.readFile ? { readFile: options.readFile } : {}),
     });

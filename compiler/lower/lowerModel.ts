@@ -31,6 +31,11 @@ export interface FinetuneRequest {
   fn?: string;
   /** Overrides of the posterior's arguments (`K`), or false to leave the posterior out. */
   posterior?: { dims?: Record<string, number>; scalars?: Record<string, number> } | false;
+  /**
+   * Examples per `collectLinears` call (default 1): each tap input holds that many examples' rows
+   * stacked, so one call adds them all (a product over the stacked rows sums over the examples).
+   */
+  linearsExamples?: number;
 }
 
 type BlockScope = OwnerScope & { decl: TypedBlock };

@@ -143,7 +143,7 @@ function lowerOrThrow(program: CheckedProgram, req: LowerRequest): Lowered {
         const scalars = { ...use.scalars, ...pick(over.scalars, (decl?.params ?? []).filter((x) => x.kind === 'scalar').map((x) => x.name)) };
         if (decl?.over === 'linears') {
           const taken = new Set(plan.tensors.map((t) => t.path));
-          out.linearsPosterior = lowerLinearsPosterior(program, use.name, network.taps, layers, scalars, taken, ft.span);
+          out.linearsPosterior = lowerLinearsPosterior(program, use.name, network.taps, layers, scalars, taken, ft.span, req.linearsExamples ?? 1);
         } else {
           out.posterior = lowerPosterior(planPosterior(program, use.name, network.theta.size, layers, scalars, ft.span));
         }

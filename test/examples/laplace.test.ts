@@ -198,6 +198,33 @@ describe('examples/laplace.swag: diagonal Laplace-LoRA', () => {
     }
   }, 180_000);
 
+  it('KFAC three examples a collectLinears call (8 = 3 + 3 + 2, zero rows fill the last) gives the factors of one a call', async () => {
+    const { net, map, table } = await setup();
+    const device = await testDevice();
+    const stacked = await Network.compile(device, { source: readFileSync(PATH, 'utf8'), file: PATH, entry: 'MlpLaplace', dims: { features: F, hidden: H, n: 1 }, batchDim: 'n', readFile: swagReader(), weights: frozen, linearsExamples: 3 });
+    try {
+      expect(net.unit.compiled.linearsPosterior!.examples).toBe(1);
+      expect(stacked.unit.compiled.linearsPosterior!.examples).toBe(3);
+      // Each tap input is three examples' rows: [3, in].
+      const taps = stacked.unit.compiled.graphs.collectLinears!.inputs.filter((i) => i.role === 'input' && i.name !== 'n');
+      for (const t of taps) expect(stacked.unit.compiled.graphs.collectLinears!.nodes[t.node]!.shape[0]).toBe(3);
+      const one = await collectKfac(net, map, table, labels);
+      const three = await collectKfac(stacked, map, table, labels);
+      for (const [k, l] of one.layers.entries()) {
+        const m = three.layers[k]!;
+        expect(m.param).toBe(l.param);
+        const [sa, sg] = [maxAbs(l.A), maxAbs(l.G)];
+        for (let i = 0; i < l.A.length; i++) expect(Math.abs(m.A[i]! - l.A[i]!)).toBeLessThan(1e-6 * sa);
+        for (let i = 0; i < l.G.length; i++) expect(Math.abs(m.G[i]! - l.G[i]!)).toBeLessThan(1e-6 * sg);
+      }
+      // The diagonal posterior of the same pass is collected per example either way.
+      expect(Array.from(three.diag)).toEqual(Array.from(one.diag));
+    } finally {
+      net.destroy();
+      stacked.destroy();
+    }
+  }, 180_000);
+
   it('KFAC: the taps give Σ aᵀa and Σ gᵀg of every a @ P^T, and the sampler has covariance ((1/N) A ⊗ G + τ I)⁻¹', async () => {
     const { net, map, table, theta } = await setup();
     try {

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { evaluate, type Feed } from '../../compiler/ir/index.ts';
 import { lowerProgram } from '../../compiler/lower/index.ts';
-import { example, feedsFor, lower, matmul, relErr, uniform } from './helpers.ts';
+import { checked, example, feedsFor, lower, matmul, relErr, uniform } from './helpers.ts';
 
 const DIMS = { features: 5, hidden: 4, n: 1 };
 const lowered = lowerProgram(example('laplace.swag'), { kind: 'finetune', name: 'MlpLaplace', dims: DIMS });
@@ -64,6 +64,30 @@ describe('a posterior over linears', () => {
       expect(Math.max(...v.map(Math.abs)), name).toBeGreaterThan(0);
       expect(relErr(stats[name]!, v), name).toBeLessThan(1e-12);
     }
+  });
+
+  it('takes several examples a collectLinears call when every statistic is a total, and one when one counts calls', () => {
+    const stacked = lowerProgram(example('laplace.swag'), { kind: 'finetune', name: 'MlpLaplace', dims: DIMS, linearsExamples: 4 });
+    if (!stacked.ok) throw new Error('MlpLaplace does not lower with 4 examples a call');
+    expect(stacked.linearsPosterior!.examples).toBe(4);
+    const fc1A = stacked.linearsPosterior!.collect.inputs.find((i) => i.name === 'tap.fc1.A.input')!;
+    expect(stacked.linearsPosterior!.collect.nodes[fc1A.node]!.shape).toEqual([4, 5]);
+    // The statistics keep their shapes: [in, in] and [out, out].
+    expect(stacked.linearsPosterior!.linears[0]!.stats.map((st) => st.shape)).toEqual([[5, 5], [8, 8]]);
+    const averaged = checked(`import "mlp_classifier.swag"
+posterior MeanKfac over linears posthoc {
+  stat A = average(input^T @ input)
+}
+finetune MlpMean = MlpClassifier(classes: 10) {
+  adapt "fc*" with LoRA(r: 8, alpha: 16)
+  posterior MeanKfac
+}
+`);
+    const one = lowerProgram(averaged, { kind: 'finetune', name: 'MlpMean', dims: DIMS, linearsExamples: 4 });
+    if (!one.ok) throw new Error(one.errors.map((e) => e.message).join('\n'));
+    expect(one.linearsPosterior!.examples).toBe(1);
+    const tap = one.linearsPosterior!.collect.inputs.find((i) => i.name === 'tap.fc1.A.input')!;
+    expect(one.linearsPosterior!.collect.nodes[tap.node]!.shape).toEqual([1, 5]);
   });
 
   it('compiles only as part of a finetune', () => {
