@@ -9,7 +9,7 @@
  * and only the adapted suffix runs per step.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { compile, type LiveUnit, type WeightsOption } from '../swaglet.ts';
+import { compile, type LiveUnit, type MatmulAutotuneOptions, type WeightsOption } from '../swaglet.ts';
 import { initializeNetwork } from '../compiler/lower/initializers.ts';
 import type { ThetaLayout } from '../compiler/lower/theta.ts';
 import type { Device, Tensor } from '../runtime/index.ts';
@@ -43,6 +43,8 @@ export interface NetworkOptions {
   weights?: WeightsOption;
   /** Tap the backward pass for Laplace's Kronecker factors (train/laplace.ts). */
   kfacTaps?: boolean;
+  /** Tune the programs' matmul tile configs on the device first (see swaglet.ts's `compile`). */
+  autotune?: boolean | MatmulAutotuneOptions;
 }
 
 export class Network {
@@ -72,6 +74,7 @@ export class Network {
       splitFrozenPrefix: true,
       seed: 0,
       ...(options.kfacTaps ? { kfacTaps: true } : {}),
+      ...(options.autotune ? { autotune: options.autotune } : {}),
       ...(options.weights !== undefined ? { weights: options.weights } : {}),
       ...(options.readFile ? { readFile: options.readFile } : {}),
     });
