@@ -16,6 +16,7 @@
  * Several minutes on two llvmpipe cores; the smoke test passes tiny sizes.
  */
 import { readFileSync } from 'node:fs';
+import { DEFAULT_TUNING_CACHE } from '../api/tuneMatmuls.ts';
 import { MatmulAutotuner, type MatmulArgs, matmul } from '../kernels/matmul/index.ts';
 import { useLiteFrozenValues } from '../models/useLite.ts';
 import { type Device, timeGpu } from '../runtime/index.ts';
@@ -32,6 +33,8 @@ export interface PaperBenchOptions {
   tokens?: number;
   draws?: number;
   rounds?: number;
+  /** Where to say what the autotuner timed. */
+  log?: (line: string) => void;
 }
 
 function median(xs: readonly number[]): number {
@@ -69,6 +72,8 @@ export async function benchPaper(device: Device, options: PaperBenchOptions = {}
     dims: { b: batch, t: tokens },
     readFile: swagReader(),
     weights: useLiteFrozenValues(),
+    // Compiled as training compiles it: matmul tiles tuned on this device, remembered across runs.
+    autotune: { cacheFile: DEFAULT_TUNING_CACHE, ...(options.log ? { log: options.log } : {}) },
   });
   try {
     const harness = await stepHarness(network);

@@ -18,7 +18,7 @@ import { readSafetensors, writeSafetensors } from '../io/safetensors.ts';
 import { isWeightSource, loadWeightSource } from '../models/sources.ts';
 import { readPeftParameters } from '../io/peft.ts';
 import type { Device } from '../runtime/index.ts';
-import type { WeightsOption } from '../swaglet.ts';
+import type { MatmulAutotuneOptions, WeightsOption } from '../swaglet.ts';
 import { computeFeatures, computeFeaturesReusing, FeatureTable, type KnownFeatures, knownFeatures } from '../train/features.ts';
 import { availableMethods, predictMethod, type MethodName, type TrainedRun } from '../train/methods.ts';
 import { type Fingerprint, ResumeMismatchError, diffFingerprints } from '../train/fingerprint.ts';
@@ -113,6 +113,14 @@ export async function weightsOf(model: ModelConfig): Promise<WeightsOption | und
   return { files: model.weights, ...(model.rename ? { rename: model.rename } : {}) };
 }
 
+/**
+ * Matmul tiles tuned on the device for the products worth it, the winners kept beside the
+ * run's feature cache: a rerun, another seed or a companion finetune times nothing again.
+ */
+function tuningOf(config: ExperimentConfig, events?: ExperimentEvents): MatmulAutotuneOptions {
+  return { cacheFile: join(config.out, 'cache', 'matmul-autotune.json'), ...(events ? { log: (line: string) => events.log(line) } : {}) };
+}
+
 /** Compiles the finetune, loads the data and computes (or loads) the frozen-prefix features. */
 export async function prepare(device: Device, config: ExperimentConfig, events: ExperimentEvents, earlier?: Prepared): Promise<Prepared> {
   const reuse = earlier?.network;
@@ -140,6 +148,7 @@ export async function prepare(device: Device, config: ExperimentConfig, events: 
     batchDim: config.model.batchDim,
     readFile: swagReader(),
     ...(weights !== undefined ? { weights } : {}),
+    autotune: tuningOf(config, events),
   });
   try {
     if (!network.hasPosterior) {
@@ -387,6 +396,7 @@ async function companion(prepared: Prepared, config: ExperimentConfig, name: str
       readFile: swagReader(),
       ...(weights !== undefined ? { weights } : {}),
       ...(kfacTaps ? { kfacTaps: true } : {}),
+      autotune: tuningOf(config),
     });
     main.companions.set(key, net);
   }
