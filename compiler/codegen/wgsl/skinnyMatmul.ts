@@ -32,10 +32,26 @@ export function skinnyMatmulKernel(d: SkinnyMatmul, label: string, maxWorkgroups
   const wg = SKINNY_WORKGROUP;
   // With K a multiple of 4 and B as [N, K], rows of A and B are read four elements at a time.
   const vec = d.transB && d.K % 4 === 0;
-  const elem = vec ? 'vec4<f32>' : 'f32';
+  // With B as [K, N] and K, N multiples of 4: A four elements of K at a time, B's rows k..k+3
+  // as vec4 groups of columns, one accumulator per group (a per-element load of A was most of
+  // the cost: neighbouring invocations read rows K apart).
+  const vecRows = !d.transB && d.K % 4 === 0 && d.N % 4 === 0;
+  const groups = Array.from({ length: d.N / 4 }, (_, g) => g);
+  const elem = vec || vecRows ? 'vec4<f32>' : 'f32';
   const bAt = (n: number) => (vec ? `b[${n}u * params.k + k]` : d.transB ? `b[${n}u * params.k + k]` : `b[k * ${d.N}u + ${n}u]`);
   const acc = (n: number) => (vec ? `acc${n} += dot(x, ${bAt(n)});` : `acc${n} += x * ${bAt(n)};`);
-  const wgsl = `// swaglet skinny matmul: C [M, ${d.N}] = alpha · A [M, K] · ${d.transB ? 'Bᵀ, B [N, K]' : 'B [K, N]'}; one invocation per row of C${vec ? ', K read as vec4' : ''}
+  const body = vecRows
+    ? [
+        `let x = a[row + k];`,
+        `let brow = k * ${d.N}u;`,
+        ...[0, 1, 2, 3].flatMap((j) => groups.map((g) => `acc${g} += x.${'xyzw'[j]} * b[brow + ${j * (d.N / 4) + g}u];`)),
+      ]
+    : [`let x = a[row + k];`, ...cols.map(acc)];
+  const accs = vecRows ? groups.map((g) => `  var acc${g} = vec4<f32>();`) : cols.map((n) => `  var acc${n} = 0.0;`);
+  const stores = vecRows
+    ? groups.flatMap((g) => [0, 1, 2, 3].map((j) => `  c[m * ${d.N}u + ${4 * g + j}u] = params.alpha * acc${g}.${'xyzw'[j]};`))
+    : cols.map((n) => `  c[m * ${d.N}u + ${n}u] = params.alpha * acc${n};`);
+  const wgsl = `// swaglet skinny matmul: C [M, ${d.N}] = alpha · A [M, K] · ${d.transB ? 'Bᵀ, B [N, K]' : 'B [K, N]'}; one invocation per row of C${vec || vecRows ? ', K read as vec4' : ''}
 struct Params {
   m: u32,
   k: u32,
@@ -53,18 +69,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let m = flat_workgroup(wid, nwg) * ${wg}u + lid;
   if (m >= params.m) { return; }
   let row = m * params.k;
-${cols.map((n) => `  var acc${n} = 0.0;`).join('\n')}
+${accs.join('\n')}
   for (var k = 0u; k < params.k; k++) {
-    let x = a[row + k];
-${cols.map((n) => `    ${acc(n)}`).join('\n')}
+${body.map((l) => `    ${l}`).join('\n')}
   }
-${cols.map((n) => `  c[m * ${d.N}u + ${n}u] = params.alpha * acc${n};`).join('\n')}
+${stores.join('\n')}
 }
 `;
   return {
-    spec: { label: `${label} [skinny.n${d.N}${d.transB ? '.tB' : '.nB'}${vec ? '.v4' : ''}]`, wgsl, bindings: ['read', 'read', 'read_write', 'uniform'] },
+    spec: { label: `${label} [skinny.n${d.N}${d.transB ? '.tB' : '.nB'}${vec || vecRows ? '.v4' : ''}]`, wgsl, bindings: ['read', 'read', 'read_write', 'uniform'] },
     // k counts vec4s when the rows are read four at a time.
-    uniform: packParams([{ u32: d.M }, { u32: vec ? d.K / 4 : d.K }, { f32: d.alpha }]),
+    uniform: packParams([{ u32: d.M }, { u32: vec || vecRows ? d.K / 4 : d.K }, { f32: d.alpha }]),
     workgroups: foldGrid(ceilDiv(d.M, wg), maxWorkgroupsPerDimension),
   };
 }
