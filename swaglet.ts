@@ -18,10 +18,12 @@
 import { type CompileSwagOptions, type CompiledUnit, type MethodName, compileSwag } from './compiler/compile.ts';
 import type { ScheduleLimits } from './compiler/schedule/types.ts';
 import { type InitialValuesOptions, type WeightsOption, initialValues, splitWeights } from './api/initialValues.ts';
+import { type MatmulAutotuneOptions, compileWithTunedMatmuls } from './api/tuneMatmuls.ts';
 import type { Diagnostic } from './compiler/syntax/diagnostic.ts';
 import { type Device, type LoadedModule, type ProgramFeed, type SharedTensorInfo, type Tensor, loadModule } from './runtime/index.ts';
 
 export { type InitialValuesOptions, type TensorInit, type WeightsOption, initialValues } from './api/initialValues.ts';
+export { type MatmulAutotuneOptions } from './api/tuneMatmuls.ts';
 export { BaseWeightsError, type BaseWeightsOptions, type RenameTable, type RenameTarget, loadBaseWeights } from './io/baseWeights.ts';
 export { type CompileSwagOptions, type CompileSwagResult, type CompiledUnit, DEFAULT_DIMS, compileSwag } from './compiler/compile.ts';
 
@@ -53,6 +55,13 @@ export interface CompileOptions {
    * an error naming those it lacks; `'zeros'` leaves them at zero on purpose.
    */
   weights?: WeightsOption;
+  /**
+   * Tune the matmul tile configs of the programs on `device` before loading them
+   * (api/tuneMatmuls.ts): `true` with the defaults, or options (a cache file that keeps the
+   * winners across runs, the smallest class worth tuning). Off by default: a first tuning run
+   * compiles and times several kernels per shape class.
+   */
+  autotune?: boolean | MatmulAutotuneOptions;
 }
 
 export type { Diagnostic } from './compiler/syntax/diagnostic.ts';
@@ -115,7 +124,10 @@ export async function compile(source: string, options: CompileOptions): Promise<
     ...(options.splitFrozenPrefix ? { splitFrozenPrefix: true } : {}),
     ...(options.draws !== undefined ? { draws: { count: options.draws, maxBufferBytes: device.limits.maxStorageBufferBindingSize } } : {}),
   };
-  const result = compileSwag(source, options.file ?? '<input>', swagOptions);
+  const file = options.file ?? '<input>';
+  const result = options.autotune
+    ? await compileWithTunedMatmuls(device, (hooks) => compileSwag(source, file, { ...swagOptions, ...hooks }), options.autotune === true ? {} : options.autotune)
+    : compileSwag(source, file, swagOptions);
   if (!result.ok) throw new CompileError(result.diagnostics.map((d) => (d.endsWith('\n') ? d : `${d}\n`)).join('').trimEnd(), result.problems);
   // Every unit's first values before anything goes on the device: a weights problem costs no GPU work.
   const networks = result.units.filter((u) => u.network).map((u) => ({ name: u.name, tensors: u.network!.tensors }));

@@ -25,6 +25,7 @@
 import { readFileSync } from 'node:fs';
 import { varyingNodes } from '../compiler/passes/batchDraws.ts';
 import type { Graph } from '../compiler/ir/index.ts';
+import { DEFAULT_TUNING_CACHE } from '../api/tuneMatmuls.ts';
 import { MatmulAutotuner, type MatmulArgs, matmul } from '../kernels/matmul/index.ts';
 import { useLiteFrozenValues } from '../models/useLite.ts';
 import { type Device, type Tensor, timeGpu } from '../runtime/index.ts';
@@ -41,6 +42,8 @@ export interface PaperBenchOptions {
   tokens?: number;
   draws?: number;
   rounds?: number;
+  /** Where to say what the autotuner timed. */
+  log?: (line: string) => void;
 }
 
 function median(xs: readonly number[]): number {
@@ -85,6 +88,8 @@ export async function benchPaper(device: Device, options: PaperBenchOptions = {}
     readFile: swagReader(),
     weights: useLiteFrozenValues(),
     draws: S,
+    // Compiled as training compiles it: matmul tiles tuned on this device, remembered across runs.
+    autotune: { cacheFile: DEFAULT_TUNING_CACHE, ...(options.log ? { log: options.log } : {}) },
   });
   try {
     const harness = await stepHarness(network);

@@ -20,7 +20,7 @@ const suites: Array<[string, (device: Awaited<ReturnType<typeof openDevice>>) =>
   ['lora', benchLora],
   ['compiler', benchCompiler],
   ['bma', benchBma],
-  ['paper', benchPaper],
+  ['paper', (device) => benchPaper(device, { log: (line) => process.stderr.write(`${line}\n`) })],
   ['data', benchData],
   ['io', benchIo],
 ];

@@ -22,7 +22,7 @@ import { printGraph, type Graph } from './ir/index.ts';
 import { type LoweredLinearsPosterior, type LoweredNetwork, type LoweredPosterior, type LowerRequest, lowerProgram } from './lower/index.ts';
 import type { CachedValue } from './passes/splitFrozenPrefix.ts';
 import { type DrawsOptions, type DumpSink, compileMethods } from './pipeline.ts';
-import type { ScheduleLimits, Target } from './schedule/types.ts';
+import type { ScheduleLimits, ScheduleOptions, Target } from './schedule/types.ts';
 import { type Diagnostic, type SourceLookup, formatDiagnostic } from './syntax/diagnostic.ts';
 import { checkSource } from './types/check.ts';
 import { dimSymbol, evalDim } from './types/dim.ts';
@@ -80,6 +80,10 @@ export interface CompileSwagOptions {
    * its tap inputs hold that many examples' rows stacked (see lower/lowerLinearsPosterior.ts).
    */
   linearsExamples?: number;
+  /** Tuned matmul configs by shape class (see ScheduleOptions.matmulConfigs). */
+  matmulConfigs?: ScheduleOptions['matmulConfigs'];
+  /** Told of every tiled matmul launch's shape class (see ScheduleOptions.onMatmulClass). */
+  onMatmulClass?: ScheduleOptions['onMatmulClass'];
   /** Receives every stage's result for one unit's method (see pipeline.ts), e.g. `dumpToDirectory`. */
   dump?: (unit: string, method: MethodName) => DumpSink | undefined;
 }
@@ -285,7 +289,13 @@ export function compileSwag(text: string, file = '<input>', options: CompileSwag
   // Lower, simplify, compile.
   const diagnostics: Diagnostic[] = [];
   const units: CompiledUnit[] = [];
-  const backend = { target: options.target ?? 'gpu', ...(options.limits ? { limits: options.limits } : {}), ...(options.fuse === false ? { fuse: false } : {}) } as const;
+  const backend = {
+    target: options.target ?? 'gpu',
+    ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.fuse === false ? { fuse: false } : {}),
+    ...(options.matmulConfigs ? { matmulConfigs: options.matmulConfigs } : {}),
+    ...(options.onMatmulClass ? { onMatmulClass: options.onMatmulClass } : {}),
+  } as const;
   for (const [i, entry] of entries.entries()) {
     const plan = plans[i]!;
     const lowered = lowerProgram(program, plan.request);

@@ -18,7 +18,7 @@ import { readSafetensors, writeSafetensors } from '../io/safetensors.ts';
 import { isWeightSource, loadWeightSource } from '../models/sources.ts';
 import { readPeftParameters } from '../io/peft.ts';
 import type { Device } from '../runtime/index.ts';
-import type { WeightsOption } from '../swaglet.ts';
+import type { MatmulAutotuneOptions, WeightsOption } from '../swaglet.ts';
 import { computeFeatures, computeFeaturesReusing, type FeatureStorage, FeatureTable, type KnownFeatures, knownFeatures } from '../train/features.ts';
 import { megabytes, type PrefixPlan, planPrefixCache } from './prefixCache.ts';
 import { availableMethods, predictMethod, type MethodName, type TrainedRun } from '../train/methods.ts';
@@ -120,6 +120,14 @@ export async function weightsOf(model: ModelConfig): Promise<WeightsOption | und
   return { files: model.weights, ...(model.rename ? { rename: model.rename } : {}) };
 }
 
+/**
+ * Matmul tiles tuned on the device for the products worth it, the winners kept beside the
+ * run's feature cache: a rerun, another seed or a companion finetune times nothing again.
+ */
+function tuningOf(config: ExperimentConfig, events?: ExperimentEvents): MatmulAutotuneOptions {
+  return { cacheFile: join(config.out, 'cache', 'matmul-autotune.json'), ...(events ? { log: (line: string) => events.log(line) } : {}) };
+}
+
 /** Compiles the finetune, loads the data and computes (or loads) the frozen-prefix features. */
 export async function prepare(device: Device, config: ExperimentConfig, events: ExperimentEvents, earlier?: Prepared): Promise<Prepared> {
   const reuse = earlier?.network;
@@ -153,6 +161,7 @@ export async function prepare(device: Device, config: ExperimentConfig, events: 
     // not (docs/perf/README.md: the same kernel work within noise, plus seconds of pipeline
     // compilation for the extra program), so the CPU keeps one forward per draw.
     ...(device.report.isCpu ? {} : { draws: config.samples }),
+    autotune: tuningOf(config, events),
   });
   let network = reuse ?? await compileNetwork(true);
   // How the prefix's features are kept: decided once, by the first seed, from their size at f32.
@@ -423,6 +432,7 @@ async function companion(prepared: Prepared, config: ExperimentConfig, name: str
       splitFrozenPrefix: main.hasPrefix,
       ...(linearsExamples > 1 ? { linearsExamples } : {}),
       ...(weights !== undefined ? { weights } : {}),
+      autotune: tuningOf(config),
     });
     main.companions.set(key, net);
   }

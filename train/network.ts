@@ -9,7 +9,7 @@
  * and only the adapted suffix runs per step.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { compile, type LiveUnit, type WeightsOption } from '../swaglet.ts';
+import { compile, type LiveUnit, type MatmulAutotuneOptions, type WeightsOption } from '../swaglet.ts';
 import { initializeNetwork } from '../compiler/lower/initializers.ts';
 import type { ThetaLayout } from '../compiler/lower/theta.ts';
 import { drawsInputName } from '../compiler/passes/batchDraws.ts';
@@ -54,6 +54,8 @@ export interface NetworkOptions {
   draws?: number;
   /** Examples per `collectLinears` call (KFAC's pass, train/laplace.ts): taps of that many examples stacked. */
   linearsExamples?: number;
+  /** Tune the programs' matmul tile configs on the device first (see swaglet.ts's `compile`). */
+  autotune?: boolean | MatmulAutotuneOptions;
 }
 
 export class Network {
@@ -84,6 +86,7 @@ export class Network {
       seed: 0,
       ...(options.draws !== undefined && options.draws > 1 ? { draws: options.draws } : {}),
       ...(options.linearsExamples !== undefined && options.linearsExamples > 1 ? { linearsExamples: options.linearsExamples } : {}),
+      ...(options.autotune ? { autotune: options.autotune } : {}),
       ...(options.weights !== undefined ? { weights: options.weights } : {}),
       ...(options.readFile ? { readFile: options.readFile } : {}),
     });

@@ -3,6 +3,7 @@
  * kernel. Compiles the config's model, runs a step on a synthetic batch (random token ids, no
  * padding) with the device recording its launches, replays each launch alone to time it
  * (runtime/profile.ts), and prints the kernel families and the top kernels with their share.
+ * The matmul tiles are tuned first, as training tunes them (`--no-tune`: the default tiles).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { readConfig } from '../../experiment/config.ts';
@@ -10,6 +11,7 @@ import { weightsOf } from '../../experiment/run.ts';
 import { type BackendChoice, formatProfile, openDevice, profileWork } from '../../runtime/index.ts';
 import { Network, swagReader } from '../../train/network.ts';
 import { stepHarness } from '../../train/stepHarness.ts';
+import { DEFAULT_TUNING_CACHE } from '../../api/tuneMatmuls.ts';
 import { parseArgs } from '../args.ts';
 import { type Command, UsageError } from '../command.ts';
 
@@ -22,10 +24,10 @@ function positiveInt(flag: string, value: string | true | undefined, fallback: n
 
 export const profileCommand: Command = {
   name: 'profile',
-  usage: 'profile CONFIG [--tokens T] [--batch B] [--top N] [--reps R] [--out FILE.md] [--backend B]',
+  usage: 'profile CONFIG [--tokens T] [--batch B] [--top N] [--reps R] [--out FILE.md] [--backend B] [--no-tune]',
   summary: "profile one training step of a config's finetune: time per kernel family and the top kernels",
   async run(args, io) {
-    const { positional, flags } = parseArgs(args, ['tokens', 'batch', 'top', 'reps', 'out', 'backend']);
+    const { positional, flags } = parseArgs(args, ['tokens', 'batch', 'top', 'reps', 'out', 'backend'], ['no-tune']);
     if (positional.length !== 1) throw new UsageError('profile takes one CONFIG');
     const config = readConfig(positional[0]!);
     const tokens = positiveInt('tokens', flags.get('tokens'), config.model.maxTokens);
@@ -46,6 +48,8 @@ export const profileCommand: Command = {
         batchDim: config.model.batchDim,
         readFile: swagReader(),
         ...(weights !== undefined ? { weights } : {}),
+        // As training compiles it: matmul tiles tuned on this device (remembered across runs).
+        ...(flags.get('no-tune') ? {} : { autotune: { cacheFile: DEFAULT_TUNING_CACHE, log: (line: string) => io.err(`${line}\n`) } }),
       });
       try {
         io.err(`compiled ${config.model.entry} in ${((performance.now() - t0) / 1000).toFixed(1)} s; warming up\n`);

@@ -11,6 +11,7 @@ import { attrsOf, fusedMatmulOperands, numel, type Node } from '../ir/index.ts';
 import { elementwiseKernel } from '../codegen/wgsl/elementwise.ts';
 import { matmulKernel, type MatmulDims, type MatmulEpilogue } from '../codegen/wgsl/matmul.ts';
 import { SKINNY_MAX_N, skinnyMatmulKernel } from '../codegen/wgsl/skinnyMatmul.ts';
+import { skinnyTransAMatmulKernel } from '../codegen/wgsl/skinnyTransAMatmul.ts';
 import { nodeLabel, type ScheduleContext } from './context.ts';
 
 /** How one operand is laid out over the output's batch. */
@@ -42,11 +43,16 @@ function matrixOf(ctx: ScheduleContext, node: Node, id: number, batch: readonly 
   return { buffer: out, rows, cols, full: true };
 }
 
-/** The tile config: the autotuner's choice for this shape class if given, else the default. */
-export function chooseMatmulConfig(ctx: ScheduleContext, shape: MatmulShape, transA: boolean, transB: boolean): MatmulConfig {
-  const tuned = ctx.options.matmulConfigs?.[shapeClassKey({ ...shape, transA, transB })];
-  if (tuned && configProblem(tuned, ctx.limits) === undefined) return tuned;
-  return defaultConfig(shape, ctx.limits, ctx.target);
+/**
+ * The tile config: the autotuner's choice for this shape class if given, else the default. The
+ * caller's `onMatmulClass` hears of the class either way.
+ */
+export function chooseMatmulConfig(ctx: ScheduleContext, shape: Required<MatmulShape>, transA: boolean, transB: boolean): MatmulConfig {
+  const key = shapeClassKey({ ...shape, transA, transB });
+  const tuned = ctx.options.matmulConfigs?.[key];
+  const config = tuned && configProblem(tuned, ctx.limits) === undefined ? tuned : defaultConfig(shape, ctx.limits, ctx.target);
+  ctx.options.onMatmulClass?.({ key, shape: { ...shape }, transA, transB, config });
+  return config;
 }
 
 export function lowerMatmul(ctx: ScheduleContext, node: Node): void {
@@ -92,6 +98,10 @@ export function lowerMatmul(ctx: ScheduleContext, node: Node): void {
     ctx.launch(skinnyMatmulKernel({ M, N, K, transB: e.transB, alpha: e.alpha }, label, ctx.maxWorkgroups), [a.buffer, b.buffer, ctx.result(node)], label);
     return;
   }
+  if (ctx.target === 'cpu' && skinnyTransA(M, N, K, batch, e, a2 !== undefined || extra.length > 0)) {
+    ctx.launch(skinnyTransAMatmulKernel({ M, N, K, alpha: e.alpha }, label, ctx.maxWorkgroups), [a.buffer, b.buffer, ctx.result(node)], label);
+    return;
+  }
   const dims: MatmulDims = {
     M, N, K,
     K2: a2 ? a2.cols : 0,
@@ -113,6 +123,20 @@ export function lowerMatmul(ctx: ScheduleContext, node: Node): void {
  * give it a handful of workgroups.
  */
 export function skinny(M: number, N: number, K: number, batch: number, e: MatmulEpilogue, extraOperands: boolean): boolean {
-  return batch === 1 && N >= 2 && N <= SKINNY_MAX_N && M >= 128 && K >= 16 && !e.transA && !extraOperands && !e.concat && !e.bias && !e.rowBias && e.scale === 1 && e.activation === '';
+  return batch === 1 && N >= 2 && N <= SKINNY_MAX_N && M >= 128 && K >= 16 && !e.transA && plainEpilogue(e, extraOperands);
+}
+
+/**
+ * Aᵀ·B with a narrow side (M or N ≤ 16), a wide one and a long K, nothing fused but a scale:
+ * the weight gradients of LoRA's A and B (gA = (g·B)ᵀ·x, gB = gᵀ·u), a reduction over every
+ * token. The skinny Aᵀ·B kernel (codegen/wgsl/skinnyTransAMatmul.ts) on llvmpipe.
+ */
+export function skinnyTransA(M: number, N: number, K: number, batch: number, e: MatmulEpilogue, extraOperands: boolean): boolean {
+  return batch === 1 && e.transA && !e.transB && Math.min(M, N) <= SKINNY_MAX_N && Math.max(M, N) >= 64 && K >= 64 && plainEpilogue(e, extraOperands);
+}
+
+/** Nothing fused into the product but its scale α. */
+function plainEpilogue(e: MatmulEpilogue, extraOperands: boolean): boolean {
+  return !extraOperands && !e.concat && !e.bias && !e.rowBias && e.scale === 1 && e.activation === '';
 }
 

@@ -4,7 +4,7 @@
  * left for later is only where buffers live (planMemory) and the plain-data form (Program).
  */
 import { DEFAULT_LIMITS, type DeviceLimits } from '../../abi/limits.ts';
-import type { MatmulConfig } from '../../kernels/matmul/config.ts';
+import type { MatmulConfig, MatmulShape } from '../../kernels/matmul/config.ts';
 import type { KernelSpec } from '../../abi/kernel.ts';
 
 /** What the kernels are chosen for: llvmpipe on the CPU, or a real GPU. */
@@ -24,6 +24,23 @@ export interface ScheduleOptions {
    * autotuner's winners. Shapes not listed get `defaultConfig`.
    */
   readonly matmulConfigs?: Readonly<Record<string, MatmulConfig>>;
+  /**
+   * Told of every tiled matmul launch the schedule makes, with the shape class it looked up: how
+   * a caller learns which classes a program uses, to tune them and compile again.
+   */
+  readonly onMatmulClass?: (use: MatmulClassUse) => void;
+}
+
+/** One tiled matmul launch's shape class, as `onMatmulClass` reports it. */
+export interface MatmulClassUse {
+  /** `shapeClassKey` of the shape and transposes: the key `matmulConfigs` is read by. */
+  readonly key: string;
+  /** Sizes after batch handling (op(A) is M×K, op(B) K×N; K2 the concatenated pair's inner size). */
+  readonly shape: Required<MatmulShape>;
+  readonly transA: boolean;
+  readonly transB: boolean;
+  /** The config the launch was given. */
+  readonly config: MatmulConfig;
 }
 
 /**

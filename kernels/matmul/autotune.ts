@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import type { Device } from '../../runtime/device.ts';
 import type { Tensor } from '../../runtime/tensor.ts';
 import { timeGpu } from '../../runtime/timing.ts';
-import { type MatmulConfig, type MatmulShape, candidateConfigs, configName, configProblem, defaultConfig } from './config.ts';
+import { type MatmulConfig, type MatmulShape, configName, configProblem, defaultConfig, tuningCandidates } from './config.ts';
 import { type MatmulArgs, deviceTarget, matmul, matmulShapeOf, resolveMatmulArgs } from './launch.ts';
 
 /** One candidate's measured time (Infinity when it failed to compile or run). */
@@ -26,6 +26,11 @@ export function pickFastest(timings: readonly ConfigTiming[], fallback: MatmulCo
   return best ? best.config : fallback;
 }
 
+/** Small, varied, finite operand values: what a timing run multiplies (the values do not matter, denormals and NaNs would). */
+function filler(n: number): Float32Array {
+  return Float32Array.from({ length: n }, (_, i) => ((i * 7919) % 17) / 16 - 0.5);
+}
+
 const bucket = (n: number): number => (n <= 1 ? n : 2 ** Math.ceil(Math.log2(n)));
 
 /**
@@ -46,7 +51,7 @@ export interface AutotuneOptions {
   cacheFile?: string;
   /** Timed runs per candidate after one warm-up run; the best counts. Default 2. */
   samples?: number;
-  /** Candidates to time instead of `candidateConfigs` (best-first). */
+  /** Candidates to time instead of `tuningCandidates` (best-first). */
   candidates?: (shape: MatmulShape) => MatmulConfig[];
   /** Where to say what was timed. */
   log?: (line: string) => void;
@@ -106,6 +111,14 @@ export class MatmulAutotuner {
     return entry ? { ...entry.config } : undefined;
   }
 
+  /** Every remembered winner for this device, by shape class key: what a compile's `matmulConfigs` takes. */
+  rememberedConfigs(): Record<string, MatmulConfig> {
+    const prefix = this.fullKey('');
+    const known: Record<string, MatmulConfig> = {};
+    for (const [full, entry] of this.winners) if (full.startsWith(prefix)) known[full.slice(prefix.length)] = { ...entry.config };
+    return known;
+  }
+
   /** The timings of the last tuning run for a key in this process (empty if it was cached). */
   timingsFor(key: string): ConfigTiming[] {
     return [...(this.measured.get(this.fullKey(key)) ?? [])];
@@ -130,8 +143,37 @@ export class MatmulAutotuner {
     return { ...(await tuning) };
   }
 
+  /**
+   * The config for a shape class known only by its sizes (what a compiler reports): the
+   * remembered winner, else a tuning run on operands made for it (batched operands are full,
+   * a concatenated pair is included), released afterwards.
+   */
+  async configForShape(shape: Required<MatmulShape>, transA: boolean, transB: boolean, key?: string): Promise<MatmulConfig> {
+    const k = key ?? shapeClassKey({ ...shape, transA, transB });
+    const known = this.cached(k);
+    if (known || !this.enabled) return known ?? defaultConfig(shape, this.device.limits, deviceTarget(this.device));
+    const { M, N, K, K2, batch } = shape;
+    const lead = batch > 1 ? [batch] : [];
+    const operand = (dims: number[]) => this.device.tensor([...lead, ...dims], filler(batch * dims[0]! * dims[1]!));
+    const made: Tensor[] = [];
+    const keep = (t: Tensor) => (made.push(t), t);
+    try {
+      const args: MatmulArgs = {
+        a: keep(operand(transA ? [K, M] : [M, K])),
+        b: keep(operand(transB ? [N, K] : [K, N])),
+        transA,
+        transB,
+        ...(K2 > 0 ? { concat: { a2: keep(operand([M, K2])), b2: keep(operand([N, K2])), scale: 0.5 } } : {}),
+      };
+      args.out = keep(this.device.empty([...lead, M, N]));
+      return await this.configFor(args, k);
+    } finally {
+      for (const t of made) t.release();
+    }
+  }
+
   private async tune(args: MatmulArgs, shape: MatmulShape, fullKey: string): Promise<MatmulConfig> {
-    const candidates = this.options.candidates?.(shape) ?? candidateConfigs(shape, this.device.limits, deviceTarget(this.device));
+    const candidates = this.options.candidates?.(shape) ?? tuningCandidates(shape, this.device.limits, deviceTarget(this.device));
     const timings = await this.timeCandidates(args, candidates);
     this.measured.set(fullKey, timings);
     const winner = pickFastest(timings, defaultConfig(shape, this.device.limits, deviceTarget(this.device)));

@@ -7,6 +7,7 @@ import {
   bindingKinds,
   buildMatmulWgsl,
   candidateConfigs,
+  tuningCandidates,
   chooseVariant,
   configName,
   configProblem,
@@ -81,6 +82,20 @@ describe('matmul configs (pure)', () => {
     expect(cpu.some((c) => c.workgroupX === 1)).toBe(false);
     expect(candidateConfigs({ M: 97, N: 1, K: 131 }, LLVMPIPE, 'cpu').some((c) => c.workgroupX === 1)).toBe(true);
     expect(candidateConfigs({ M: 3, N: 5, K: 7 }, LLVMPIPE, 'cpu').every((c) => c.tileM * c.tileN <= 64)).toBe(true);
+  });
+
+  it('times only register tiles with a quarter of the biggest tile\'s outputs per thread for big outputs on the CPU', () => {
+    const big = { M: 2048, N: 512, K: 512 };
+    const tuned = tuningCandidates(big, LLVMPIPE, 'cpu');
+    expect(tuned.length).toBeGreaterThan(1);
+    expect(tuned.every((c) => c.kind === 'register' && c.tileM * c.tileN >= 256)).toBe(true);
+    expect(tuned.map(configName)).toEqual(candidateConfigs(big, LLVMPIPE, 'cpu').map(configName).filter((n) => tuned.some((c) => configName(c) === n)));
+    // Batches of 64×64 products get the 64×64 workgroup tiles.
+    expect(tuningCandidates({ M: 64, N: 64, K: 64, batch: 128 }, LLVMPIPE, 'cpu').map(configName)).toContain('reg32x16.w4x2.k4.v4');
+    // Small outputs and GPUs: every candidate.
+    for (const [shape, target] of [[{ M: 64, N: 64, K: 64 }, 'cpu'], [big, 'gpu']] as const) {
+      expect(tuningCandidates(shape, LLVMPIPE, target)).toEqual(candidateConfigs(shape, LLVMPIPE, target));
+    }
   });
 
   it('falls back to a deterministic default per shape and target', () => {

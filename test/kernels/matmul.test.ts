@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type HostTensor, matmulCpu } from '../../kernels/cpu/matmul.ts';
-import { type MatmulConfig, candidateConfigs, configName, defaultConfig, matmul, naiveMatmul } from '../../kernels/matmul/index.ts';
+import { type MatmulConfig, candidateConfigs, configName, defaultConfig, matmul, naiveMatmul, targetConfigs } from '../../kernels/matmul/index.ts';
 import { type Device, KernelError, ShapeError } from '../../runtime/index.ts';
 import { testDevice } from '../helpers/device.ts';
 import { maxRelError, randomArray, rng } from '../helpers/random.ts';
@@ -157,6 +157,21 @@ describe('matmul against the CPU reference', () => {
         M: 33, N: 9, K: 12, transB: true, alpha: 0.5, beta: -1.5, bias: true, rowBias: true, scale: 2, fn: relu,
         concat: { K2: 5, scale: 0.25 }, config,
       });
+    });
+  }
+
+  // The tiles added for the autotuner on llvmpipe (batches of small products such as attention's
+  // per-head 64×64 ones, and 512-wide rows): odd batched sizes and vec4 ones. 32×32 tiles compile
+  // slowly on llvmpipe, so those run one variant; the rest each transpose.
+  for (const config of targetConfigs('cpu').filter((c) => c.kind === 'register' && c.workgroupX * c.workgroupY < 32)) {
+    const big = config.tileM * config.tileN >= 1024;
+    it(`tuning candidate ${configName(config)}: batched, odd and vec4 sizes${big ? '' : ', each transpose'}`, async () => {
+      const device = await testDevice();
+      const transposes = big ? ([[false, true]] as const) : ([[false, false], [false, true], [true, false]] as const);
+      for (const [transA, transB] of transposes) {
+        await expectClose(device, { M: 67, N: 70, K: 37, batchA: 3, batchB: 3, transA, transB, config });
+        await expectClose(device, { M: 68, N: 132, K: 36, batchA: 2, batchB: 2, transA, transB, config });
+      }
     });
   }
 

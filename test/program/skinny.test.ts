@@ -25,6 +25,11 @@ describe('skinny matmul', () => {
     [257, 44, 8, true, 2],
     [129, 19, 3, false, 1],
     [200, 64, 16, false, 0.5],
+    [131, 36, 8, false, 1], // B [K, N] read as vec4 rows, odd M
+    [150, 38, 8, false, 1], // K no multiple of 4: scalar
+    [519, 36, 8, true, 1], // tall: four rows per invocation, the last invocation's clamped
+    [517, 40, 12, false, 2], // tall, B [K, N] as vec4 rows
+    [514, 23, 5, false, 1], // tall, scalar
   ] as const) {
     it(`[${M}, ${K}]·${transB ? `[${N}, ${K}]ᵀ` : `[${K}, ${N}]`}${alpha !== 1 ? ` × ${alpha}` : ''}`, async () => {
       const device = await testDevice();
