@@ -8,6 +8,7 @@ import { compileSwag, type CompiledUnit } from '../../compiler/compile.ts';
 import { evaluate, numel, type Feed, type Graph } from '../../compiler/ir/index.ts';
 import { drawsInputName, varyingNodes } from '../../compiler/passes/batchDraws.ts';
 import { testDevice } from '../helpers/device.ts';
+import { stackedDraws } from '../helpers/draws.ts';
 import { maxRelError, rng } from '../helpers/random.ts';
 import { randomFeeds } from '../ir/randomFeeds.ts';
 import { deviceOptions, runProgram } from '../program/run.ts';
@@ -70,17 +71,6 @@ function feeds(unit: CompiledUnit, D: number): { shared: Record<string, Feed>; d
   return { shared, draws };
 }
 
-function stacked(g: Graph, draws: Record<string, Feed>[]): Record<string, Feed> {
-  const out: Record<string, Feed> = {};
-  for (const p of g.inputs.filter((i) => i.role === 'param')) {
-    const size = numel(g.nodes[p.node]!.shape);
-    const all = new Float64Array(size * draws.length);
-    draws.forEach((d, s) => all.set(Array.from(d[p.name] as ArrayLike<number>), s * size));
-    out[drawsInputName(p.name)] = all;
-  }
-  return out;
-}
-
 const only = (g: Graph, f: Record<string, Feed>) => Object.fromEntries(g.inputs.filter((i) => f[i.name] !== undefined).map((i) => [i.name, f[i.name]!]));
 
 describe('drawsForward', () => {
@@ -98,7 +88,7 @@ describe('drawsForward', () => {
     const unit = compile(3);
     const { shared, draws } = feeds(unit, 3);
     const g = unit.graphs.drawsForward!;
-    const got = evaluate(g, { ...only(g, shared), ...stacked(unit.graphs.forward!, draws) }).y!;
+    const got = evaluate(g, { ...only(g, shared), ...stackedDraws(unit.graphs.forward!, draws) }).y!;
     draws.forEach((d, s) => {
       const want = evaluate(unit.graphs.forward!, { ...only(unit.graphs.forward!, shared), ...d }).y!;
       expect(maxRelError(got.slice(s * want.length, (s + 1) * want.length), want), `draw ${s}`).toBeLessThan(1e-12);
@@ -111,7 +101,7 @@ describe('drawsForward', () => {
     const unit = compile(3, target);
     const { shared, draws } = feeds(unit, 3);
     const g = unit.graphs.drawsForward!;
-    const got = (await runProgram(device, unit.methods.drawsForward!, { ...only(g, shared), ...stacked(unit.graphs.forward!, draws) })).y!;
+    const got = (await runProgram(device, unit.methods.drawsForward!, { ...only(g, shared), ...stackedDraws(unit.graphs.forward!, draws) })).y!;
     for (const [s, d] of draws.entries()) {
       const one = (await runProgram(device, unit.methods.forward!, { ...only(unit.graphs.forward!, shared), ...d })).y!;
       const want = evaluate(unit.graphs.forward!, { ...only(unit.graphs.forward!, shared), ...d }).y!;

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { GraphBuilder, evaluate, numel, verifyGraph, type Feed, type Graph } from '../../compiler/ir/index.ts';
 import { BatchDrawsError, batchDraws, drawsInputName, drawsPerPass, varyingNodes } from '../../compiler/passes/batchDraws.ts';
 import { randomFeeds, relativeError } from '../ir/randomFeeds.ts';
+import { stackedDraws } from '../helpers/draws.ts';
 import { rng } from '../helpers/random.ts';
 
 /**
@@ -64,24 +65,12 @@ function feedsAndDraws(g: Graph, S: number, seed: number): { feeds: Record<strin
   return { feeds: shared, draws };
 }
 
-/** Stacks the draws of each parameter: `draws.P` [S, ...]. */
-function stacked(g: Graph, draws: Record<string, Feed>[]): Record<string, Feed> {
-  const out: Record<string, Feed> = {};
-  for (const p of g.inputs.filter((i) => i.role === 'param')) {
-    const size = numel(g.nodes[p.node]!.shape);
-    const all = new Float64Array(size * draws.length);
-    draws.forEach((d, s) => all.set(Array.from(d[p.name] as ArrayLike<number>), s * size));
-    out[drawsInputName(p.name)] = all;
-  }
-  return out;
-}
-
 function expectSameAsSeparateForwards(g: Graph, S: number, seed = 1): void {
   const batched = batchDraws(g, S);
   verifyGraph(batched);
   const { feeds, draws } = feedsAndDraws(g, S, seed);
   const shared = Object.fromEntries(Object.entries(feeds).filter(([k]) => batched.inputs.some((i) => i.name === k)));
-  const got = evaluate(batched, { ...shared, ...stacked(g, draws) });
+  const got = evaluate(batched, { ...shared, ...stackedDraws(g, draws) });
   for (const o of g.outputs) {
     const node = batched.nodes[batched.outputs.find((x) => x.name === o.name)!.node]!;
     expect(node.shape, o.name).toEqual([S, ...g.nodes[o.node]!.shape]);
