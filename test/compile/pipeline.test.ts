@@ -73,13 +73,15 @@ describe('compiler pipeline', () => {
     expect(text).toMatch(/fusedMatmul|fusedElementwise/);
   });
 
-  it('cuts at the frozen prefix as its own stage, and the prefix method starts from it', () => {
+  /** The MLP classifier split at its frozen prefix, with the stage names each method dumped. */
+  function splitMlp(extra: { draws?: { count: number } } = {}) {
     const text = readFileSync('examples/mlp_classifier.swag', 'utf8');
     const seen = new Map<string, string[]>();
     const r = compileSwag(text, 'examples/mlp_classifier.swag', {
       readFile: readSourceFile,
       target: 'cpu',
       splitFrozenPrefix: true,
+      ...extra,
       dims: { features: 12, hidden: 8, classes: 3, n: 4, K: 3 },
       dump: (unit, method) => {
         const list: string[] = [];
@@ -87,6 +89,11 @@ describe('compiler pipeline', () => {
         return (stage) => list.push(stage.slice(3));
       },
     });
+    return { r, seen };
+  }
+
+  it('cuts at the frozen prefix as its own stage, and the prefix method starts from it', () => {
+    const { r, seen } = splitMlp();
     expect(r.ok).toBe(true);
     const unit = r.units[0]!;
     expect(Object.keys(unit.methods)).toEqual(['prefix', 'forward', 'backward', 'collect', 'sample']);
@@ -101,20 +108,7 @@ describe('compiler pipeline', () => {
   });
 
   it('batches the draws as its own stage after the prefix split, and drawsForward starts from it', () => {
-    const text = readFileSync('examples/mlp_classifier.swag', 'utf8');
-    const seen = new Map<string, string[]>();
-    const r = compileSwag(text, 'examples/mlp_classifier.swag', {
-      readFile: readSourceFile,
-      target: 'cpu',
-      splitFrozenPrefix: true,
-      draws: { count: 3 },
-      dims: { features: 12, hidden: 8, classes: 3, n: 4, K: 3 },
-      dump: (unit, method) => {
-        const list: string[] = [];
-        seen.set(`${unit}.${method}`, list);
-        return (stage) => list.push(stage.slice(3));
-      },
-    });
+    const { r, seen } = splitMlp({ draws: { count: 3 } });
     expect(r.ok).toBe(true);
     const unit = r.units[0]!;
     expect(Object.keys(unit.methods)).toEqual(['prefix', 'forward', 'drawsForward', 'backward', 'collect', 'sample']);
