@@ -148,28 +148,22 @@ export async function benchPaper(device: Device, options: PaperBenchOptions = {}
       const perDraws: number[] = [];
       const batches: number[] = [];
       const best: number[] = [];
+      /** Runs `work` once and adds its wall time (ms) to `into`. */
+      const timed = async (work: () => Promise<unknown>, into: number[]) => {
+        const t = performance.now();
+        await work();
+        into.push(performance.now() - t);
+      };
       for (let r = 0; r < rounds; r++) {
-        let t = performance.now();
-        await harness.step();
-        steps.push(performance.now() - t);
-        t = performance.now();
-        await map();
-        maps.push(performance.now() - t);
-        t = performance.now();
-        await prefixOnly();
-        prefixes.push(performance.now() - t);
+        await timed(() => harness.step(), steps);
+        await timed(map, maps);
+        await timed(prefixOnly, prefixes);
         // S forwards each way: the longest part of the suite, timed in the first round only,
         // side by side, between two MAP timings.
         if (r === 0) {
-          t = performance.now();
-          await perDraw();
-          perDraws.push(performance.now() - t);
-          t = performance.now();
-          await batched();
-          batches.push(performance.now() - t);
-          t = performance.now();
-          await map();
-          maps.push(performance.now() - t);
+          await timed(perDraw, perDraws);
+          await timed(batched, batches);
+          await timed(map, maps);
         }
         best.push(await bestMatmulGflops(device));
       }
